@@ -1,0 +1,1 @@
+"""TwinMCP Billing: the domain package shared by every function through the layer."""

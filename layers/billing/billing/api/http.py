@@ -1,0 +1,82 @@
+"""What every HTTP function shares: the resolver with its error mapping, the caller, bodies and responses."""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from pydantic import BaseModel, ValidationError
+
+from billing.domain.caller import Caller
+from billing.domain.errors import BillingError, InvalidJson, PayloadTooLarge, Unauthorized
+from billing.domain.ids import parse_uuid
+from billing.domain.errors import InvalidInvoiceId, InvalidUserId
+
+from .errors import from_billing_error, from_validation_error, problem
+
+logger = Logger()
+M = TypeVar("M", bound=BaseModel)
+MAX_BODY_BYTES = 256 * 1024
+
+
+def make_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+
+    @app.exception_handler(BillingError)
+    def _billing(exc: BillingError) -> Response:
+        if exc.status >= 500:
+            logger.exception("dependency failure")
+        return from_billing_error(exc)
+
+    @app.exception_handler(ValidationError)
+    def _validation(exc: ValidationError) -> Response:
+        return from_validation_error(exc)
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return problem(500, "internal_error", "Internal error", "Something went wrong; it has been logged")
+
+    @app.not_found
+    def _not_found(exc: Exception) -> Response:
+        return problem(404, "route_not_found", "No such route", "No route matches this method and path")
+
+    return app
+
+
+def caller(app: APIGatewayHttpResolver) -> Caller:
+    """The caller from the JWT authorizer's claims (API Gateway verified the token before we run)."""
+    context = app.current_event.raw_event.get("requestContext", {})
+    claims = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
+    subject = claims.get("sub")
+    if not subject:
+        raise Unauthorized()
+    scopes = claims.get("scope") or ""
+    if isinstance(scopes, list):  # HTTP API hands array claims over as "[a b]" strings or lists
+        scopes = " ".join(scopes)
+    return Caller(user_id=parse_uuid(subject, Unauthorized), scopes=frozenset(scopes.strip("[]").split()))
+
+
+def body(app: APIGatewayHttpResolver, model: type[M]) -> M:
+    raw = app.current_event.raw_event.get("body") or ""
+    data = base64.b64decode(raw) if app.current_event.raw_event.get("isBase64Encoded") else raw.encode()
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body is limited to {MAX_BODY_BYTES // 1024} KB")
+    if not data.strip():
+        raise InvalidJson("The request needs a JSON body")
+    return model.model_validate_json(data)
+
+
+def path_user_id(app: APIGatewayHttpResolver, name: str = "userId") -> str:
+    return parse_uuid(app.current_event.path_parameters.get(name), InvalidUserId)
+
+
+def json_response(status: int, payload: BaseModel | dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    text = payload.model_dump_json(by_alias=True) if isinstance(payload, BaseModel) else json.dumps(payload)
+    return Response(status_code=status, content_type="application/json", body=text, headers=headers)
+
+
+def path_invoice_id(app: APIGatewayHttpResolver, name: str = "id") -> str:
+    return parse_uuid(app.current_event.path_parameters.get(name), InvalidInvoiceId)

@@ -1,0 +1,217 @@
+"""Request and response models: camelCase JSON at the edge, unknown fields refused, sizes bounded."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from billing.domain.period import Period
+from billing.services.customers.upsert import CustomerInput
+from billing.services.usage.ingest import MAX_EVENTS, UsageEvent
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Currency = Literal["EUR", "USD", "GBP", "CHF", "JPY"]
+InvoiceStatus = Literal["DRAFT", "SENT", "PAID", "OVERDUE", "CANCELLED"]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+# ---- requests ---------------------------------------------------------------------------------------------
+
+class AddressIn(In):
+    line1: Text
+    line2: Text | None = None
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+    city: Text
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class CustomerIn(In):
+    name: Text
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
+                                            pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    address: AddressIn
+    plan: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,31}$")]
+    interval: Literal["MONTH", "YEAR"] = "MONTH"
+    currency: Currency = "EUR"
+    locale: Literal["fr-FR", "en-US"] = "fr-FR"
+    vat_number: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}[0-9A-Z]{2,13}$")] | None = None
+    siren: Annotated[str, StringConstraints(pattern=r"^\d{9}$")] | None = None
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 .()-]{6,20}$")] | None = None
+    start_date: date | None = None
+
+    def to_domain(self) -> CustomerInput:
+        return CustomerInput(
+            name=self.name, email=self.email, address_line1=self.address.line1, address_line2=self.address.line2,
+            postal_code=self.address.postal_code, city=self.address.city, country=self.address.country,
+            plan=self.plan, interval=self.interval, currency=self.currency, locale=self.locale,
+            vat_number=self.vat_number, siren=self.siren, phone=self.phone, start_date=self.start_date,
+        )
+
+
+class UsageEventIn(In):
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    user_id: UUID
+    timestamp: AwareDatetime
+    requests: Annotated[int, Field(strict=True, ge=1, le=10_000_000)]
+
+
+class UsageIn(In):
+    events: Annotated[list[UsageEventIn], Field(min_length=1, max_length=MAX_EVENTS)]
+
+    def to_domain(self) -> list[UsageEvent]:
+        return [UsageEvent(e.event_id, str(e.user_id), e.timestamp, e.requests) for e in self.events]
+
+
+class PeriodIn(In):
+    type: Literal["monthly", "custom"] = "monthly"
+    start_date: date
+    end_date: date
+
+    def to_domain(self) -> Period:
+        return Period(self.type, self.start_date, self.end_date)
+
+
+class InvoiceCreateIn(In):
+    user_id: UUID | None = None
+    period: PeriodIn
+    send_immediately: bool = False
+
+
+class InvoiceListQuery(In):
+    status: InvoiceStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+    user_id: UUID | None = None
+
+
+# ---- responses --------------------------------------------------------------------------------------------
+
+class PeriodOut(Out):
+    type: str
+    start_date: date
+    end_date: date
+
+
+class ItemOut(Out):
+    position: int
+    kind: str
+    description: str
+    quantity: int
+    unit_price: int
+    base_quantity: int
+    amount: int
+
+
+class DocumentOut(Out):
+    key: str
+    size: int | None
+    sha256: str | None
+    etag: str | None
+    recorded_at: datetime | None
+
+
+class InvoiceOut(Out):
+    id: str
+    number: str | None
+    user_id: str
+    status: str
+    currency: str
+    period: PeriodOut
+    issue_date: date | None
+    due_date: date | None
+    subtotal: int
+    tax_rate: str
+    tax: int
+    total: int
+    amount_due: int
+    notes: str | None
+    send_requested: bool
+    items: list[ItemOut] | None = None
+    document: DocumentOut | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "InvoiceOut":
+        items = row.get("items")
+        return cls(
+            id=row["id"], number=row["number"], user_id=row["user_id"], status=row["status"],
+            currency=row["currency"].strip(),
+            period=PeriodOut(type=row["period_type"], start_date=row["period_start"], end_date=row["period_end"]),
+            issue_date=row["issue_date"], due_date=row["due_date"], subtotal=row["subtotal_minor"],
+            tax_rate=str(row["tax_rate"].normalize()), tax=row["tax_minor"], total=row["total_minor"],
+            amount_due=row["total_minor"], notes=row["notes"], send_requested=row["send_requested"],
+            items=None if items is None else [
+                ItemOut(position=i["position"], kind=i["kind"], description=i["description"], quantity=i["quantity"],
+                        unit_price=i["unit_price_minor"], base_quantity=i["base_quantity"], amount=i["amount_minor"])
+                for i in items
+            ],
+            document=None if not row["pdf_key"] else DocumentOut(
+                key=row["pdf_key"], size=row["pdf_size"], sha256=row["pdf_sha256"], etag=row["pdf_etag"],
+                recorded_at=row["document_recorded_at"],
+            ),
+            created_at=row["created_at"], updated_at=row["updated_at"],
+        )
+
+
+class InvoicePage(Out):
+    items: list[InvoiceOut]
+    next_cursor: str | None
+
+
+class AddressOut(Out):
+    line1: str
+    line2: str | None
+    postal_code: str
+    city: str
+    country: str
+
+
+class SubscriptionOut(Out):
+    plan: str
+    interval: str
+    status: str
+    start_date: date
+
+
+class CustomerOut(Out):
+    user_id: str
+    name: str
+    email: str
+    address: AddressOut
+    plan: str | None
+    interval: str | None
+    currency: str
+    locale: str
+    vat_number: str | None
+    siren: str | None
+    phone: str | None
+    subscription: SubscriptionOut | None
+
+    @classmethod
+    def from_view(cls, view: dict[str, Any]) -> "CustomerOut":
+        p, s = view["profile"], view["subscription"]
+        return cls(
+            user_id=p["user_id"], name=p["name"], email=p["email"],
+            address=AddressOut(line1=p["address_line1"], line2=p["address_line2"], postal_code=p["postal_code"],
+                               city=p["city"], country=p["country"].strip()),
+            plan=s and s["plan_code"], interval=s and s["interval"], currency=p["currency"].strip(),
+            locale=p["locale"], vat_number=p["vat_number"], siren=p["siren"], phone=p["phone"],
+            subscription=s and SubscriptionOut(plan=s["plan_code"], interval=s["interval"], status=s["status"],
+                                               start_date=s["started_on"]),
+        )
+
+
+class UsageOut(Out):
+    accepted: int
+    duplicates: int

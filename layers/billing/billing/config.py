@@ -1,0 +1,87 @@
+"""Typed settings, read once from the environment at cold start."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "")
+    return value if value != "" else default
+
+
+@dataclass(frozen=True)
+class Seller:
+    name: str
+    address_line1: str
+    postal_code: str
+    city: str
+    country: str
+    siren: str
+    vat_number: str
+    email: str
+    iban: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str
+    storage_provider: str  # s3 | minio
+    s3_endpoint_url: str | None
+    aws_region: str
+    bucket: str
+    s3_force_path_style: bool
+    smtp_host: str
+    smtp_port: int
+    mail_from: str
+    tax_rate: Decimal
+    due_days: int
+    presign_seconds: int
+    local_jwt_secret: str
+    jwt_issuer: str
+    jwt_audience: str
+    seller: Seller
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        provider = _env("STORAGE_PROVIDER", "s3").lower()
+        bucket_var = "MINIO_BUCKET_NAME" if provider == "minio" else "S3_BUCKET_NAME"
+        endpoint = os.environ.get("MINIO_ENDPOINT") if provider == "minio" else None
+        endpoint = endpoint or os.environ.get("S3_ENDPOINT_URL") or None
+        return cls(
+            database_url=_env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/billing"),
+            redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            storage_provider=provider,
+            s3_endpoint_url=endpoint,
+            aws_region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "eu-west-3")),
+            bucket=_env(bucket_var, "twinmcp-docs"),
+            s3_force_path_style=provider == "minio" or _env("S3_FORCE_PATH_STYLE", "false") == "true",
+            smtp_host=_env("SMTP_HOST", "127.0.0.1"),
+            smtp_port=int(_env("SMTP_PORT", "1025")),
+            mail_from=_env("MAIL_FROM", "billing@twinmcp.example"),
+            tax_rate=Decimal(_env("TAX_RATE", "0.20")),
+            due_days=int(_env("DUE_DAYS", "30")),
+            presign_seconds=int(_env("PRESIGN_SECONDS", "900")),
+            local_jwt_secret=_env("LOCAL_JWT_SECRET", "local-dev-secret"),
+            jwt_issuer=_env("JWT_ISSUER", "twinmcp-local"),
+            jwt_audience=_env("JWT_AUDIENCE", "billing"),
+            seller=Seller(
+                name=_env("SELLER_NAME", "TwinMCP SAS"),
+                address_line1=_env("SELLER_ADDRESS", "12 rue de la Paix"),
+                postal_code=_env("SELLER_POSTAL_CODE", "75002"),
+                city=_env("SELLER_CITY", "Paris"),
+                country=_env("SELLER_COUNTRY", "FR"),
+                siren=_env("SELLER_SIREN", "912345678"),
+                vat_number=_env("SELLER_VAT_NUMBER", "FR32912345678"),
+                email=_env("SELLER_EMAIL", "billing@twinmcp.example"),
+                iban=_env("SELLER_IBAN", "FR7630006000011234567890189"),
+            ),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()

@@ -1,0 +1,51 @@
+"""Delivers S3 notifications from the local queue to the S3-event function, as Lambda's S3 trigger would."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+from .lambda_runtime import invoke
+from .template import Function
+
+log = logging.getLogger("billing.dispatcher")
+
+
+class Dispatcher:
+    def __init__(self, sqs, queue_url: str, function: Function, wait_seconds: int = 1) -> None:
+        self.sqs, self.queue_url, self.function, self.wait = sqs, queue_url, function, wait_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="s3-dispatcher", daemon=True)
+        self.delivered = 0
+
+    def start(self) -> "Dispatcher":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.wait + 5)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.drain_once()
+            except Exception:  # noqa: BLE001 - keep delivering; the failed message becomes visible again
+                log.exception("dispatch failed")
+                self._stop.wait(1)
+
+    def drain_once(self) -> int:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=self.wait
+        ).get("Messages", [])
+        for message in messages:
+            try:
+                event = json.loads(message["Body"])
+                if event.get("Event") != "s3:TestEvent" and event.get("Records"):
+                    invoke(self.function, event)
+                    self.delivered += 1
+            except Exception:  # noqa: BLE001 - left on the queue: retried, then dead-lettered after 3 receives
+                log.exception("delivery to %s failed", self.function.logical_id)
+                continue
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)

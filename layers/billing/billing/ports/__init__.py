@@ -1,0 +1,1 @@
+"""Adapters to the outside: PostgreSQL (db), S3/MinIO (storage), Redis (cache), SMTP (mail), PDF rendering."""

@@ -1,0 +1,160 @@
+"""PostgreSQL through pg8000: a small connection pool reused across warm invocations, and transactions.
+
+Repository modules beside this one hold the SQL; they take a `Tx` and never open connections themselves.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+from urllib.parse import unquote, urlsplit
+
+import pg8000.exceptions
+import pg8000.native
+
+from billing.config import settings
+
+UNIQUE_VIOLATION = "23505"
+
+
+def connect_kwargs(url: str) -> dict[str, Any]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError("DATABASE_URL must start with postgresql://")
+    kwargs: dict[str, Any] = {
+        "user": unquote(parts.username or "postgres"),
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 5432,
+        "database": (parts.path or "/postgres").lstrip("/") or "postgres",
+        "timeout": 10,
+        "application_name": "twinmcp-billing",
+    }
+    if parts.password:
+        kwargs["password"] = unquote(parts.password)
+    return kwargs
+
+
+class Tx:
+    """One open transaction; rows come back as dicts keyed by column name."""
+
+    def __init__(self, con: pg8000.native.Connection) -> None:
+        self.con = con
+
+    def all(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        rows = self.con.run(sql, **params)
+        if not rows:
+            return []
+        names = [c["name"] for c in self.con.columns]
+        return [dict(zip(names, row)) for row in rows]
+
+    def one(self, sql: str, **params: Any) -> dict[str, Any] | None:
+        rows = self.all(sql, **params)
+        return rows[0] if rows else None
+
+    def value(self, sql: str, **params: Any) -> Any:
+        rows = self.con.run(sql, **params)
+        return rows[0][0] if rows else None
+
+    def execute(self, sql: str, **params: Any) -> int:
+        self.con.run(sql, **params)
+        return self.con.row_count
+
+    @contextmanager
+    def savepoint(self, name: str = "sp") -> Iterator[None]:
+        self.con.run(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.con.run(f"ROLLBACK TO SAVEPOINT {name}")
+            raise
+        self.con.run(f"RELEASE SAVEPOINT {name}")
+
+
+class Database:
+    """A LIFO pool of pg8000 connections (one in a Lambda container, one per thread on the local gateway)."""
+
+    def __init__(self, url: str, max_idle: int = 8) -> None:
+        self.url = url
+        self.max_idle = max_idle
+        self._idle: list[pg8000.native.Connection] = []
+        self._lock = threading.Lock()
+
+    def _acquire(self) -> pg8000.native.Connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return pg8000.native.Connection(**connect_kwargs(self.url))
+
+    def _release(self, con: pg8000.native.Connection) -> None:
+        with self._lock:
+            if len(self._idle) < self.max_idle:
+                self._idle.append(con)
+                return
+        _close_quietly(con)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        con = self._begin()
+        try:
+            yield Tx(con)
+        except BaseException:
+            try:
+                con.run("ROLLBACK")
+            except (pg8000.exceptions.InterfaceError, pg8000.exceptions.DatabaseError):
+                _close_quietly(con)
+                raise
+            self._release(con)
+            raise
+        try:
+            con.run("COMMIT")
+        except pg8000.exceptions.InterfaceError:
+            _close_quietly(con)
+            raise
+        self._release(con)
+
+    def _begin(self) -> pg8000.native.Connection:
+        # A pooled connection may have been dropped while the container slept: reconnect once.
+        con = self._acquire()
+        try:
+            con.run("START TRANSACTION")
+            return con
+        except (pg8000.exceptions.InterfaceError, OSError):
+            _close_quietly(con)
+        con = pg8000.native.Connection(**connect_kwargs(self.url))
+        con.run("START TRANSACTION")
+        return con
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for con in idle:
+            _close_quietly(con)
+
+
+def _close_quietly(con: pg8000.native.Connection) -> None:
+    try:
+        con.close()
+    except Exception:  # noqa: BLE001 - the connection is being discarded anyway
+        pass
+
+
+def is_unique_violation(exc: BaseException, constraint: str | None = None) -> bool:
+    if not isinstance(exc, pg8000.exceptions.DatabaseError) or not exc.args:
+        return False
+    info = exc.args[0] if isinstance(exc.args[0], dict) else {}
+    if info.get("C") != UNIQUE_VIOLATION:
+        return False
+    return constraint is None or info.get("n") == constraint
+
+
+_default: Database | None = None
+_default_lock = threading.Lock()
+
+
+def database() -> Database:
+    """The process-wide pool for DATABASE_URL, created on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Database(settings().database_url)
+        return _default

@@ -1,0 +1,117 @@
+"""Invoices and their items."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from . import Tx
+
+INVOICE_COLUMNS = """
+    i.id::text AS id, i.user_id::text AS user_id, i.number, i.status::text AS status, i.currency,
+    i.period_type, i.period_start, i.period_end, i.issue_date, i.due_date,
+    i.subtotal_minor, i.tax_rate, i.tax_minor, i.total_minor, i.notes, i.send_requested,
+    i.buyer, i.seller, i.locale, i.pdf_key, i.pdf_size, i.pdf_sha256, i.pdf_etag,
+    i.document_recorded_at, i.emailed_at, i.issued_at, i.paid_at, i.cancelled_at, i.created_at, i.updated_at
+"""
+
+
+def insert_draft(tx: Tx, *, user_id: str, currency: str, period_type: str, period_start: date, period_end: date,
+                 subtotal_minor: int, tax_rate: Decimal, tax_minor: int, total_minor: int, send_requested: bool,
+                 buyer: dict[str, Any], seller: dict[str, Any], locale: str) -> str:
+    return tx.value(
+        "INSERT INTO invoices (user_id, currency, period_type, period_start, period_end, subtotal_minor, tax_rate,"
+        " tax_minor, total_minor, send_requested, buyer, seller, locale) "
+        "VALUES (CAST(:user_id AS uuid), :currency, :period_type, :period_start, :period_end, :subtotal, :tax_rate,"
+        " :tax, :total, :send, CAST(:buyer AS jsonb), CAST(:seller AS jsonb), :locale) RETURNING id::text",
+        user_id=user_id, currency=currency, period_type=period_type, period_start=period_start,
+        period_end=period_end, subtotal=subtotal_minor, tax_rate=tax_rate, tax=tax_minor, total=total_minor,
+        send=send_requested, buyer=json.dumps(buyer), seller=json.dumps(seller), locale=locale,
+    )
+
+
+def insert_items(tx: Tx, invoice_id: str, items: list[dict[str, Any]]) -> None:
+    tx.execute(
+        "INSERT INTO invoice_items (invoice_id, position, kind, description, quantity, unit_price_minor,"
+        " base_quantity, amount_minor) "
+        "SELECT CAST(:invoice_id AS uuid), * FROM unnest(CAST(:positions AS integer[]), CAST(:kinds AS text[]),"
+        " CAST(:descriptions AS text[]), CAST(:quantities AS bigint[]), CAST(:unit_prices AS bigint[]),"
+        " CAST(:bases AS integer[]), CAST(:amounts AS bigint[]))",
+        invoice_id=invoice_id,
+        positions=[i + 1 for i in range(len(items))],
+        kinds=[it["kind"] for it in items],
+        descriptions=[it["description"] for it in items],
+        quantities=[it["quantity"] for it in items],
+        unit_prices=[it["unit_price_minor"] for it in items],
+        bases=[it["base_quantity"] for it in items],
+        amounts=[it["amount_minor"] for it in items],
+    )
+
+
+def live_invoice_for_period(tx: Tx, user_id: str, start: date, end: date) -> str | None:
+    return tx.value(
+        "SELECT id::text FROM invoices WHERE user_id = CAST(:u AS uuid) AND period_start = :s AND period_end = :e"
+        " AND status <> 'CANCELLED'",
+        u=user_id, s=start, e=end,
+    )
+
+
+def get(tx: Tx, invoice_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    return tx.one(
+        f"SELECT {INVOICE_COLUMNS} FROM invoices i WHERE i.id = CAST(:id AS uuid)" + (" FOR UPDATE" if for_update else ""),
+        id=invoice_id,
+    )
+
+
+def items(tx: Tx, invoice_id: str) -> list[dict[str, Any]]:
+    return tx.all(
+        "SELECT position, kind, description, quantity, unit_price_minor, base_quantity, amount_minor "
+        "FROM invoice_items WHERE invoice_id = CAST(:id AS uuid) ORDER BY position",
+        id=invoice_id,
+    )
+
+
+def mark_issued(tx: Tx, invoice_id: str, *, number: str, issue_date: date, due_date: date, pdf_key: str,
+                issued_at: datetime) -> None:
+    tx.execute(
+        "UPDATE invoices SET status = 'SENT', number = :number, issue_date = :issue, due_date = :due,"
+        " pdf_key = :key, issued_at = :at, updated_at = now() WHERE id = CAST(:id AS uuid) AND status = 'DRAFT'",
+        id=invoice_id, number=number, issue=issue_date, due=due_date, key=pdf_key, at=issued_at,
+    )
+
+
+def record_document(tx: Tx, invoice_id: str, key: str, size: int, sha256: str, etag: str) -> bool:
+    """True when this call recorded the document; False when it was already recorded (duplicate event)."""
+    return tx.execute(
+        "UPDATE invoices SET pdf_size = :size, pdf_sha256 = :sha, pdf_etag = :etag,"
+        " document_recorded_at = now(), updated_at = now() "
+        "WHERE id = CAST(:id AS uuid) AND pdf_key = :key AND document_recorded_at IS NULL",
+        id=invoice_id, key=key, size=size, sha=sha256, etag=etag,
+    ) == 1
+
+
+def mark_emailed(tx: Tx, invoice_id: str) -> bool:
+    return tx.execute(
+        "UPDATE invoices SET emailed_at = now() WHERE id = CAST(:id AS uuid) AND emailed_at IS NULL", id=invoice_id
+    ) == 1
+
+
+def page(tx: Tx, *, user_id: str | None, status: str | None, limit: int,
+         after: tuple[datetime, str] | None) -> list[dict[str, Any]]:
+    """Keyset pagination, newest first: (created_at, id) strictly after the cursor."""
+    where, params = ["TRUE"], {"limit": limit}
+    if user_id:
+        where.append("i.user_id = CAST(:user_id AS uuid)")
+        params["user_id"] = user_id
+    if status:
+        where.append("i.status = CAST(:status AS invoice_status)")
+        params["status"] = status
+    if after:
+        where.append("(i.created_at, i.id) < (:after_at, CAST(:after_id AS uuid))")
+        params["after_at"], params["after_id"] = after
+    return tx.all(
+        f"SELECT {INVOICE_COLUMNS} FROM invoices i WHERE {' AND '.join(where)} "
+        "ORDER BY i.created_at DESC, i.id DESC LIMIT :limit",
+        **params,
+    )

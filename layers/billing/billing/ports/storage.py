@@ -1,0 +1,96 @@
+"""Invoice documents in S3 or MinIO through one boto3 adapter."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from billing.config import Settings, settings
+
+MAX_PRESIGN_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    etag: str
+    metadata: dict[str, str]
+    body: bytes | None = None
+
+
+class Storage:
+    def __init__(self, cfg: Settings) -> None:
+        self.bucket = cfg.bucket
+        self.client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=cfg.s3_endpoint_url,
+            region_name=cfg.aws_region,
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 3},
+                s3={"addressing_style": "path" if cfg.s3_force_path_style or cfg.s3_endpoint_url else "auto"},
+                signature_version="s3v4",
+                connect_timeout=5,
+                read_timeout=30,
+            ),
+        )
+
+    def put(self, key: str, body: bytes, *, metadata: dict[str, str], tags: dict[str, str],
+            content_type: str = "application/pdf") -> str:
+        response = self.client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            Metadata=metadata,
+            Tagging="&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in tags.items()),
+            ServerSideEncryption="AES256",
+        )
+        return response["ETag"].strip('"')
+
+    def get(self, key: str, *, with_body: bool = True) -> StoredObject:
+        if with_body:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            body = response["Body"].read()
+        else:
+            response = self.client.head_object(Bucket=self.bucket, Key=key)
+            body = None
+        return StoredObject(
+            key=key,
+            size=response["ContentLength"],
+            etag=response["ETag"].strip('"'),
+            metadata=response.get("Metadata", {}),
+            body=body,
+        )
+
+    def presigned_url(self, key: str, seconds: int, filename: str | None = None) -> str:
+        if not 1 <= seconds <= MAX_PRESIGN_SECONDS:
+            raise ValueError("a presigned URL lives between 1 s and 1 h")
+        params = {"Bucket": self.bucket, "Key": key}
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
+
+    def health(self) -> str | None:
+        """None when the bucket answers, otherwise a short reason."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            return None
+        except (ClientError, BotoCoreError) as exc:
+            return type(exc).__name__
+
+
+_default: Storage | None = None
+_lock = threading.Lock()
+
+
+def storage() -> Storage:
+    global _default
+    with _lock:
+        if _default is None:
+            _default = Storage(settings())
+        return _default

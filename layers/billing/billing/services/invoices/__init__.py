@@ -1,0 +1,1 @@
+"""Invoice use cases: generate, issue, document storage, queries."""

@@ -1,0 +1,35 @@
+"""Issue a DRAFT: give it the next gapless number, freeze it, then render and store its PDF."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from billing.config import settings
+from billing.domain.errors import InvoiceNotFound
+from billing.domain.numbering import format_number
+from billing.domain.status import check_transition
+from billing.ports.db import Database, database, invoices, numbers
+
+from .document import document_key, store_document
+
+
+def issue_invoice(invoice_id: str, *, today: date | None = None, db: Database | None = None) -> dict[str, Any]:
+    db = db or database()
+    issued_at = datetime.now(timezone.utc)
+    today = today or issued_at.date()
+    # Short transaction: the year's sequence row is locked from the increment to the commit, so a rollback
+    # returns the number and no two issues interleave. Rendering happens after, outside the lock.
+    with db.transaction() as tx:
+        invoice = invoices.get(tx, invoice_id, for_update=True)
+        if invoice is None:
+            raise InvoiceNotFound()
+        check_transition(invoice["status"], "SENT")
+        number = format_number("INV", today.year, numbers.next_value(tx, "INV", today.year))
+        invoices.mark_issued(
+            tx, invoice_id, number=number, issue_date=today,
+            due_date=today + timedelta(days=settings().due_days),
+            pdf_key=document_key(invoice["user_id"], invoice_id, number, issued_at), issued_at=issued_at,
+        )
+        invoice = invoices.get(tx, invoice_id)
+    store_document(invoice, db=db)
+    return invoice

@@ -1,0 +1,62 @@
+"""Read invoices: one (with items), a page of them, and a short-lived download link for the PDF."""
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from billing.config import settings
+from billing.domain.caller import Caller
+from billing.domain.errors import DocumentNotReady, InvalidRequest, InvoiceNotFound
+from billing.domain.ids import is_uuid
+from billing.ports.db import Database, database, invoices
+from billing.ports.storage import Storage, storage
+
+MAX_LIMIT = 100
+
+
+def get_invoice(caller: Caller, invoice_id: str, *, db: Database | None = None) -> dict[str, Any]:
+    with (db or database()).transaction() as tx:
+        invoice = invoices.get(tx, invoice_id)
+        if invoice is None or not caller.may_see(invoice["user_id"]):
+            raise InvoiceNotFound()  # another customer's invoice does not exist for this caller
+        invoice["items"] = invoices.items(tx, invoice_id)
+    return invoice
+
+
+def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, limit: int, cursor: str | None,
+                  db: Database | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    owner = caller.scope_user(user_id)
+    after = decode_cursor(cursor) if cursor else None
+    with (db or database()).transaction() as tx:
+        rows = invoices.page(tx, user_id=owner, status=status, limit=limit + 1, after=after)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]) if more and rows else None
+
+
+def pdf_download_url(caller: Caller, invoice_id: str, *, db: Database | None = None,
+                     store: Storage | None = None) -> str:
+    invoice = get_invoice(caller, invoice_id, db=db)
+    if not invoice["pdf_key"]:
+        raise DocumentNotReady("This invoice has no issued PDF yet")
+    return (store or storage()).presigned_url(
+        invoice["pdf_key"], settings().presign_seconds, filename=f"{invoice['number']}.pdf"
+    )
+
+
+def encode_cursor(row: dict[str, Any]) -> str:
+    raw = f"{row['created_at'].isoformat()}|{row['id']}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, invoice_id = raw.split("|", 1)
+        parsed = datetime.fromisoformat(at)
+        if parsed.tzinfo is None or not is_uuid(invoice_id):
+            raise ValueError
+        return parsed, invoice_id
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("The cursor is not one this API returned", code="invalid_cursor") from None
