@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
+
+from billing.devstack.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -16,39 +17,13 @@ PUBLIC_ROUTES = {
     ("GET", "/dashboard"),
 }
 
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short tags (!Ref, !Sub, !GetAtt ...) as their long form."""
-
-
-def _construct_short_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    key = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
-    return {key: value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _construct_short_tag)
-
-
-def load_template(path: Path) -> dict:
-    with open(path, encoding="utf-8") as stream:
-        return yaml.load(stream, Loader=_CloudFormationLoader)
-
-
 TEMPLATE = load_template(TEMPLATE_PATH)
 RESOURCES: dict = TEMPLATE["Resources"]
 GLOBAL_FUNCTION: dict = TEMPLATE.get("Globals", {}).get("Function", {})
 FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
 HTTP_ROUTES = [
-    (name, event["Properties"])
-    for name, function in FUNCTIONS.items()
+    event["Properties"]
+    for function in FUNCTIONS.values()
     for event in function["Properties"].get("Events", {}).values()
     if event["Type"] == "HttpApi"
 ]
@@ -106,12 +81,12 @@ def test_function_code_uri_contains_its_handler_module(function_name):
     assert (ROOT / code_uri / module_path).is_file(), f"{function_name}: {code_uri}{module_path} is missing"
 
 
-@pytest.mark.parametrize("route", [r for _, r in HTTP_ROUTES], ids=[_route_id(r) for _, r in HTTP_ROUTES])
+@pytest.mark.parametrize("route", HTTP_ROUTES, ids=_route_id)
 def test_http_route_lives_under_billing_or_is_the_dashboard(route):
     assert route["Path"].startswith("/billing/") or route["Path"] == "/dashboard"
 
 
-@pytest.mark.parametrize("route", [r for _, r in HTTP_ROUTES], ids=[_route_id(r) for _, r in HTTP_ROUTES])
+@pytest.mark.parametrize("route", HTTP_ROUTES, ids=_route_id)
 def test_http_route_requires_a_jwt_unless_explicitly_public(route):
     if (route["Method"].upper(), route["Path"]) in PUBLIC_ROUTES:
         return
@@ -119,7 +94,7 @@ def test_http_route_requires_a_jwt_unless_explicitly_public(route):
 
 
 def test_http_routes_are_unique():
-    route_ids = [_route_id(route) for _, route in HTTP_ROUTES]
+    route_ids = [_route_id(route) for route in HTTP_ROUTES]
     assert len(route_ids) == len(set(route_ids))
 
 

@@ -249,10 +249,17 @@ def _pg_answers(url: str, timeout: float = 2.0) -> bool:
             conn.close()
 
 
-def _redis_answers(url: str, timeout: float = 2.0) -> bool:
+def _redis_client(url: str, timeout: float):
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    # No retries: redis-py's default retry policy turns one refused connection into ~4 s of backoff.
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+
+
+def _redis_answers(url: str, timeout: float = 2.0) -> bool:
+    client = _redis_client(url, timeout)
     try:
         return bool(client.ping())
     except Exception:
@@ -332,11 +339,21 @@ def _tail_text(text: str, lines: int = 15) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _tail(path: Path, lines: int = 15) -> str:
+def _tail(path: Path, offset: int = 0, lines: int = 15) -> str:
+    """The last lines of ``path`` written after ``offset`` (logs are appended to across runs)."""
     try:
-        return _tail_text(path.read_text(errors="replace"), lines)
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            return _tail_text(fh.read().decode(errors="replace"), lines) or "(empty log)"
     except OSError:
         return "(no log)"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _pid_alive(pid: int) -> bool:
@@ -724,11 +741,21 @@ def _start_postgres(root: Path, log: Log) -> _PgServer:
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             )
             log(f"devstack: starting postgresql {major} on 127.0.0.1:{pg.port}" + (f" as {user}" if user else ""))
-            proc = pg.ctl("-l", str(pg.logfile), "-o", opts, "-w", "-t", "60", "start", check=False)
-            if proc.returncode == 0:
-                _write_owner(pg.owner_file, port=pg.port)
-                return pg
-            tail = _tail(pg.logfile)
+            offset = _size(pg.logfile)
+            try:
+                proc = pg.ctl("-l", str(pg.logfile), "-o", opts, "-w", "-t", "60", "start", check=False)
+                if proc.returncode == 0:
+                    _write_owner(pg.owner_file, port=pg.port)
+                    return pg
+            except BaseException:  # Ctrl-C during start: the postmaster may already be up
+                with contextlib.suppress(Exception):
+                    if pg.postmaster() is not None:
+                        pg.stop(lambda _msg: None)
+                raise
+            with contextlib.suppress(Exception):  # e.g. pg_ctl gave up waiting on a slow start
+                if pg.postmaster() is not None:
+                    pg.stop(lambda _msg: None)
+            tail = _tail(pg.logfile, offset)
             if "already in use" in tail and attempt < 2:
                 continue  # lost the race for the port; pick another
             raise RuntimeError(
@@ -772,11 +799,10 @@ class _RedisServer:
 
     def stop(self, log: Log) -> None:
         if self.proc.poll() is None:
-            import redis
-
             with contextlib.suppress(Exception):
-                client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2, socket_connect_timeout=2)
+                client = _redis_client(f"redis://127.0.0.1:{self.port}/0", 2)
                 client.shutdown(nosave=True)
+                client.close()
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -813,6 +839,17 @@ def _reap_orphan_redis(rdir: Path, log: Log) -> None:
             f.unlink()
 
 
+def _wait_redis(proc: subprocess.Popen, url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        if _redis_answers(url, timeout=0.5):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _start_redis(root: Path, log: Log) -> _RedisServer:
     binary = _find_redis_server(log)
     out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
@@ -825,7 +862,7 @@ def _start_redis(root: Path, log: Log) -> _RedisServer:
     for attempt in range(3):
         port = free_port()
         log(f"devstack: starting redis {version} on 127.0.0.1:{port}")
-        offset = logfile.stat().st_size if logfile.exists() else 0
+        offset = _size(logfile)
         with open(logfile, "ab") as fh:
             proc = subprocess.Popen(
                 [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -836,15 +873,14 @@ def _start_redis(root: Path, log: Log) -> _RedisServer:
                 start_new_session=True,  # Ctrl-C reaches us only; stop() shuts it down
             )
         server = _RedisServer(proc=proc, port=port, version=version, dir=rdir)
-        _write_owner(server.run_file, pid=proc.pid, port=port)
-        deadline = time.monotonic() + 10
-        url = f"redis://127.0.0.1:{port}/0"
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                break
-            if _redis_answers(url, timeout=0.5):
+        try:
+            _write_owner(server.run_file, pid=proc.pid, port=port)
+            if _wait_redis(proc, f"redis://127.0.0.1:{port}/0", timeout=10):
                 return server
-            time.sleep(0.05)
+        except BaseException:  # Ctrl-C or a bug while waiting: do not leave it behind
+            with contextlib.suppress(Exception):
+                server.stop(lambda _msg: None)
+            raise
         if proc.poll() is None:
             with contextlib.suppress(Exception):
                 server.stop(lambda _msg: None)
@@ -853,9 +889,7 @@ def _start_redis(root: Path, log: Log) -> _RedisServer:
             with contextlib.suppress(OSError):
                 server.run_file.unlink()
             reason = f"exited with {proc.returncode}"
-        with open(logfile, "rb") as fh:
-            fh.seek(offset)
-            tail = _tail_text(fh.read().decode(errors="replace"))
+        tail = _tail(logfile, offset)
         if "already in use" in tail and attempt < 2:
             continue
         raise RuntimeError(f"devstack: redis-server {reason}\n--- {logfile} ---\n{tail}")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from .format import number as format_number
 from .money import Money, round_half_up
 from .period import Period
 
@@ -45,13 +46,15 @@ class Totals:
 
 
 def fee_due(interval: str, subscription_start: date, period: Period) -> bool:
-    """A monthly plan pays its fee every period; a yearly one in the period holding its anniversary month."""
+    """A monthly plan pays its fee every period; a yearly one in the period that touches its anniversary month."""
     if interval == "MONTH":
         return True
-    anniversary = date(period.start.year, subscription_start.month, 1)
-    return period.start <= anniversary <= period.end or (
-        period.start.year != period.end.year and date(period.end.year, subscription_start.month, 1) <= period.end
-    )
+    year, month = period.start.year, period.start.month
+    while (year, month) <= (period.end.year, period.end.month):
+        if month == subscription_start.month:
+            return True
+        year, month = (year, month + 1) if month < 12 else (year + 1, 1)
+    return False
 
 
 def included_requests(plan: Plan, period: Period) -> int:
@@ -61,24 +64,27 @@ def included_requests(plan: Plan, period: Period) -> int:
     return round_half_up(Decimal(plan.included_requests) * Decimal(period.days) / Decimal(30))
 
 
-def lines_for(plan: Plan, interval: str, subscription_start: date, period: Period, requests: int) -> list[Line]:
+DESCRIPTIONS = {
+    "fr": {"MONTH": "Abonnement {plan} — mensuel", "YEAR": "Abonnement {plan} — annuel",
+           "overage": "Requêtes au-delà des {included} incluses"},
+    "en": {"MONTH": "{plan} plan — monthly subscription", "YEAR": "{plan} plan — yearly subscription",
+           "overage": "Requests above the {included} included"},
+}
+
+
+def lines_for(plan: Plan, interval: str, subscription_start: date, period: Period, requests: int,
+              locale: str = "en-US") -> list[Line]:
+    """The invoice lines, described in the customer's language (they are frozen with the invoice)."""
+    words = DESCRIPTIONS["fr" if locale.startswith("fr") else "en"]
     lines: list[Line] = []
     if fee_due(interval, subscription_start, period):
-        yearly = interval == "YEAR"
-        fee = plan.yearly_fee_minor if yearly else plan.monthly_fee_minor
-        label = f"{plan.name} plan — {'yearly' if yearly else 'monthly'} subscription"
-        lines.append(Line("fee", label, 1, Money(fee, plan.currency)))
-    overage = max(0, requests - included_requests(plan, period))
+        fee = plan.yearly_fee_minor if interval == "YEAR" else plan.monthly_fee_minor
+        lines.append(Line("fee", words[interval].format(plan=plan.name), 1, Money(fee, plan.currency)))
+    included = included_requests(plan, period)
+    overage = max(0, requests - included)
     if overage and plan.overage_per_1000_minor:
-        lines.append(
-            Line(
-                "overage",
-                f"Requests above the {included_requests(plan, period):,} included",
-                overage,
-                Money(plan.overage_per_1000_minor, plan.currency),
-                OVERAGE_BASE,
-            )
-        )
+        lines.append(Line("overage", words["overage"].format(included=format_number(included, locale)), overage,
+                          Money(plan.overage_per_1000_minor, plan.currency), OVERAGE_BASE))
     return lines
 
 

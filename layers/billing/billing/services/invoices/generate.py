@@ -36,7 +36,8 @@ def generate_invoice(user_id: str, period: Period, *, send_requested: bool = Fal
         if not plan:
             raise NoActiveSubscription(f"No subscription for {user_id}")
         requests = usage.requests_in(tx, user_id, period.start, period.end)
-        lines = lines_for(plan, subscription["interval"], subscription["started_on"], period, requests)
+        lines = lines_for(plan, subscription["interval"], subscription["started_on"], period, requests,
+                          profile["locale"])
         sums = totals(lines, plan.currency, cfg.tax_rate)
         try:
             with tx.savepoint():

@@ -1,0 +1,68 @@
+"""The `billing` command: migrate, token, stack (the local stack behind `make run`)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from billing.config import settings
+
+
+def _project_root() -> Path:
+    here = Path.cwd()
+    for candidate in (here, *here.parents):
+        if (candidate / "template.yaml").exists():
+            return candidate
+    raise SystemExit("run this from the project (no template.yaml found above the current directory)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="billing", description="TwinMCP Billing tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="apply the missing SQL migrations to DATABASE_URL")
+
+    token = sub.add_parser("token", help="print a local HS256 token (LOCAL_JWT_SECRET)")
+    token.add_argument("--user", required=True, help="the caller's user id (UUID)")
+    token.add_argument("--admin", action="store_true", help="add the billing:admin scope")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
+
+    stack = sub.add_parser("stack", help="run the local stack in the foreground (make run)")
+    stack.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", 3000)))
+    stack.add_argument("--s3-port", type=int, default=int(os.environ.get("S3_PORT", 4566)))
+    stack.add_argument("--smtp-port", type=int, default=int(os.environ.get("SMTP_SINK_PORT", 1025)))
+    stack.add_argument("--database", default=os.environ.get("LOCAL_DATABASE", "billing_local"))
+    stack.add_argument("--own-services", action="store_true",
+                       default=os.environ.get("BILLING_OWN_SERVICES") == "1",
+                       help="ignore running PostgreSQL/Redis and start our own on free ports")
+    stack.add_argument("--no-seed", action="store_true", help="skip the demo data")
+    stack.add_argument("--ready-file", type=Path, help="write the URLs and tokens as JSON here once ready")
+
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        from billing.ports.db.migrate import migrate
+
+        applied = migrate(settings().database_url)
+        print(f"{len(applied)} migration(s) applied" if applied else "up to date")
+    elif args.command == "token":
+        from billing.devstack.tokens import make_token
+        from billing.domain.errors import InvalidUserId
+        from billing.domain.ids import parse_uuid
+
+        try:
+            user = parse_uuid(args.user, InvalidUserId)
+        except InvalidUserId as exc:
+            parser.error(exc.detail)
+        print(make_token(settings(), user, admin=args.admin, ttl=args.ttl))
+    elif args.command == "stack":
+        from billing.devstack.stack import StackOptions, run_stack
+
+        run_stack(StackOptions(root=_project_root(), gateway_port=args.port, s3_port=args.s3_port,
+                               smtp_port=args.smtp_port, database=args.database, own_services=args.own_services,
+                               seed=not args.no_seed, ready_file=args.ready_file))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Generating, numbering, storing and recording invoices on the real PostgreSQL, moto S3 and SMTP sink."""
+from __future__ import annotations
+
+import email
+import hashlib
+import io
+import threading
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+
+from billing.domain.errors import InvoiceExists
+from billing.domain.period import Period
+from billing.ports.db import numbers
+from billing.ports.storage import storage
+from billing.services.invoices.document import record_stored_document
+from billing.services.invoices.finalize import issue_invoice
+from billing.services.invoices.generate import generate_invoice
+
+OCTOBER = Period.month(2026, 10)
+ISSUED = date(2026, 11, 21)
+
+
+def pdf_text(key: str) -> str:
+    body = storage().get(key).body
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages).replace("\u202f", " ").replace("\xa0", " ")
+
+
+def test_basic_customer_with_25000_requests_pays_1980_cents(make_customer):
+    user = make_customer(25_000)
+    invoice = generate_invoice(user, OCTOBER, today=ISSUED)
+    assert (invoice["subtotal_minor"], invoice["tax_minor"], invoice["total_minor"]) == (1650, 330, 1980)
+    assert invoice["status"] == "SENT"
+    assert invoice["number"].startswith("INV-2026-") and len(invoice["number"]) == len("INV-2026-000001")
+    assert invoice["due_date"] == date(2026, 12, 21)
+    text = pdf_text(invoice["pdf_key"])
+    assert "19,80 €" in text and invoice["number"] in text
+    assert "Indemnité forfaitaire" in text
+
+
+def test_stored_pdf_has_design_metadata_and_tags(make_customer):
+    user = make_customer(12_000)
+    invoice = generate_invoice(user, OCTOBER, today=ISSUED)
+    key = invoice["pdf_key"]
+    assert key.startswith(f"invoices/{user}/{invoice['id']}_{invoice['number']}_") and key.endswith(".pdf")
+    obj = storage().get(key)
+    assert obj.metadata["sha256"] == hashlib.sha256(obj.body).hexdigest()
+    assert obj.metadata["file-size"] == str(obj.size)
+    assert {k: obj.metadata[k] for k in ("invoice-id", "invoice-number", "user-id", "status", "total", "currency")} == {
+        "invoice-id": invoice["id"], "invoice-number": invoice["number"], "user-id": user, "status": "SENT",
+        "total": str(invoice["total_minor"]), "currency": "EUR"}
+    tags = storage().client.get_object_tagging(Bucket=storage().bucket, Key=key)["TagSet"]
+    assert {t["Key"]: t["Value"] for t in tags} == {"type": "invoice", "userId": user, "invoiceId": invoice["id"],
+                                                    "status": "SENT"}
+
+
+def test_second_generation_for_same_period_raises_invoice_exists_with_its_id(make_customer):
+    user = make_customer(1_000)
+    first = generate_invoice(user, OCTOBER, today=ISSUED)
+    objects_before = storage().client.list_objects_v2(Bucket=storage().bucket, Prefix=f"invoices/{user}/")["KeyCount"]
+    with pytest.raises(InvoiceExists) as raised:
+        generate_invoice(user, OCTOBER, today=ISSUED)
+    assert raised.value.invoice_id == first["id"]
+    assert storage().client.list_objects_v2(Bucket=storage().bucket, Prefix=f"invoices/{user}/")["KeyCount"] == objects_before
+
+
+def test_concurrent_generations_for_same_period_make_one_invoice(make_customer, db):
+    user = make_customer(1_000)
+    outcomes: list[str] = []
+
+    def attempt():
+        try:
+            outcomes.append(generate_invoice(user, OCTOBER, today=ISSUED)["id"])
+        except InvoiceExists as exc:
+            outcomes.append(f"exists:{exc.invoice_id}")
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    created = [o for o in outcomes if not o.startswith("exists:")]
+    assert len(created) == 1
+    assert all(o == f"exists:{created[0]}" for o in outcomes if o.startswith("exists:"))
+
+
+def test_twenty_racing_finalizations_get_twenty_consecutive_numbers(make_customer, db):
+    # A year of its own so the other tests' numbers do not interleave.
+    year_day = date(2031, 3, 1)
+    drafts = []
+    for _ in range(20):
+        user = make_customer(100)
+        drafts.append(generate_invoice(user, OCTOBER, finalize=False)["id"])
+    results: list[str] = []
+    barrier = threading.Barrier(20)
+
+    def finalize(invoice_id: str):
+        barrier.wait()
+        results.append(issue_invoice(invoice_id, today=year_day, db=db)["number"])
+
+    threads = [threading.Thread(target=finalize, args=(d,)) for d in drafts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [f"INV-2031-{n:06d}" for n in range(1, 21)]
+
+
+def test_rolled_back_numbering_leaves_no_gap(db):
+    with db.transaction() as tx:
+        first = numbers.next_value(tx, "INV", 2032)
+    with pytest.raises(RuntimeError):
+        with db.transaction() as tx:
+            numbers.next_value(tx, "INV", 2032)
+            raise RuntimeError("rendering failed before commit")
+    with db.transaction() as tx:
+        assert numbers.next_value(tx, "INV", 2032) == first + 1
+
+
+def test_stored_document_is_recorded_once_and_emailed_once(make_customer, infra, db):
+    user = make_customer(25_000, email="once@acme.example")
+    invoice = generate_invoice(user, OCTOBER, send_requested=True, today=ISSUED)
+    assert record_stored_document(invoice["pdf_key"]) == "recorded"
+    assert record_stored_document(invoice["pdf_key"]) == "duplicate"
+    with db.transaction() as tx:
+        row = tx.one("SELECT pdf_size, pdf_sha256, pdf_etag, document_recorded_at, emailed_at FROM invoices"
+                     " WHERE id = CAST(:id AS uuid)", id=invoice["id"])
+    obj = storage().get(invoice["pdf_key"])
+    assert (row["pdf_size"], row["pdf_sha256"], row["pdf_etag"]) == (obj.size, hashlib.sha256(obj.body).hexdigest(), obj.etag)
+    assert row["emailed_at"] is not None
+    mails = [email.message_from_bytes(p.read_bytes()) for p in infra.mail_dir.glob("*.eml")]
+    mine = [m for m in mails if m["To"] == "once@acme.example"]
+    assert len(mine) == 1
+    attachment = next(part for part in mine[0].walk() if part.get_filename() == f"{invoice['number']}.pdf")
+    assert attachment.get_payload(decode=True) == obj.body
+
+
+def test_tampered_document_is_not_recorded(make_customer, db):
+    user = make_customer(1_000)
+    invoice = generate_invoice(user, OCTOBER, today=ISSUED)
+    original = storage().get(invoice["pdf_key"])
+    storage().client.put_object(Bucket=storage().bucket, Key=invoice["pdf_key"], Body=original.body + b"%tampered",
+                                Metadata=original.metadata)
+    assert record_stored_document(invoice["pdf_key"]) == "corrupt"
+    with db.transaction() as tx:
+        assert tx.value("SELECT document_recorded_at FROM invoices WHERE id = CAST(:id AS uuid)", id=invoice["id"]) is None
+
+
+def test_document_for_no_known_invoice_is_ignored(infra):
+    body = b"%PDF-1.7 not ours"
+    key = "invoices/00000000-0000-4000-8000-000000000000/unknown.pdf"
+    storage().client.put_object(Bucket=storage().bucket, Key=key, Body=body, Metadata={
+        "sha256": hashlib.sha256(body).hexdigest(), "file-size": str(len(body)), "invoice-id": "nope"})
+    assert record_stored_document(key) == "unknown"
+
+
+def test_customer_without_profile_cannot_be_invoiced(infra):
+    from billing.domain.errors import CustomerNotFound
+
+    with pytest.raises(CustomerNotFound):
+        generate_invoice("00000000-0000-4000-8000-0000000000ff", OCTOBER, today=ISSUED)

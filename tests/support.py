@@ -1,0 +1,49 @@
+"""Shared test helpers: sample events from events/, HTTP events for a route, token claims."""
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_ID = "00000000-0000-4000-8000-00000000ad01"
+
+
+@lru_cache(maxsize=None)
+def _load(name: str) -> str:
+    return (ROOT / "events" / f"{name}.json").read_text(encoding="utf-8")
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A fresh copy of events/<name>.json."""
+    return json.loads(_load(name))
+
+
+def claims(user_id: str, admin: bool = False) -> dict[str, str]:
+    return {"sub": user_id, "scope": "billing:read billing:admin" if admin else "billing:read",
+            "iss": "twinmcp-local", "aud": "billing"}
+
+
+def http_event(method: str, path: str, *, route: str, body: Any = None, query: dict[str, str] | None = None,
+               path_params: dict[str, str] | None = None, caller: dict[str, str] | None = None) -> dict[str, Any]:
+    """An HTTP API v2 event shaped like events/http_get_invoice.json, for another route and caller."""
+    event = copy.deepcopy(load_event("http_get_invoice"))
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {route}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    event.pop("pathParameters", None)
+    if path_params:
+        event["pathParameters"] = path_params
+    if query:
+        event["queryStringParameters"] = query
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    if caller is None:
+        event["requestContext"].pop("authorizer")
+    else:
+        event["requestContext"]["authorizer"]["jwt"]["claims"] = caller
+    if body is not None:
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+        event["headers"]["content-type"] = "application/json"
+    return event
