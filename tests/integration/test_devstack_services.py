@@ -92,6 +92,13 @@ def _assert_stopped(ports_pids: list[tuple[int, int]]) -> None:
 # --------------------------------------------------------------------------- fixtures
 
 
+@pytest.fixture(autouse=True)
+def _infra():
+    """Overrides the directory's autouse session `infra`: these tests bring their own servers
+    and need neither moto nor the shared test database."""
+    return None
+
+
 @pytest.fixture(scope="module")
 def own_root():
     root = Path(tempfile.mkdtemp(prefix="billing-devstack-test-"))

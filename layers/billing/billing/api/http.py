@@ -69,8 +69,8 @@ def body(app: APIGatewayHttpResolver, model: type[M]) -> M:
     return model.model_validate_json(data)
 
 
-def path_user_id(app: APIGatewayHttpResolver, name: str = "userId") -> str:
-    return parse_uuid(app.current_event.path_parameters.get(name), InvalidUserId)
+def user_id(value: str) -> str:
+    return parse_uuid(value, InvalidUserId)
 
 
 def json_response(status: int, payload: BaseModel | dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -78,5 +78,5 @@ def json_response(status: int, payload: BaseModel | dict[str, Any], headers: dic
     return Response(status_code=status, content_type="application/json", body=text, headers=headers)
 
 
-def path_invoice_id(app: APIGatewayHttpResolver, name: str = "id") -> str:
-    return parse_uuid(app.current_event.path_parameters.get(name), InvalidInvoiceId)
+def invoice_id(value: str) -> str:
+    return parse_uuid(value, InvalidInvoiceId)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from typing import Any
+from urllib.parse import quote_plus, unquote_plus
 
 from .lambda_runtime import invoke
 from .template import Function
@@ -42,10 +44,32 @@ class Dispatcher:
             try:
                 event = json.loads(message["Body"])
                 if event.get("Event") != "s3:TestEvent" and event.get("Records"):
-                    invoke(self.function, event)
+                    invoke(self.function, as_aws_delivers(event))
                     self.delivered += 1
             except Exception:  # noqa: BLE001 - left on the queue: retried, then dead-lettered after 3 receives
                 log.exception("delivery to %s failed", self.function.logical_id)
                 continue
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
+
+
+def as_aws_delivers(event: dict[str, Any]) -> dict[str, Any]:
+    """moto's S3 notification, completed to the record AWS sends: the fields moto leaves out are filled in,
+    and the key is encoded as S3 encodes it (spaces as '+', slashes kept)."""
+    records = []
+    for record in event.get("Records", []):
+        record = {
+            "userIdentity": {"principalId": "AWS:LOCAL"},
+            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+            "responseElements": {"x-amz-request-id": "LOCAL", "x-amz-id-2": "LOCAL"},
+            **record,
+        }
+        s3 = dict(record.get("s3", {}))
+        s3["bucket"] = {"ownerIdentity": {"principalId": "LOCAL"}, **s3.get("bucket", {})}
+        obj = dict(s3.get("object", {}))
+        obj["key"] = quote_plus(unquote_plus(obj.get("key", "")), safe="/")
+        obj.setdefault("sequencer", "0")
+        s3["object"] = obj
+        record["s3"] = s3
+        records.append(record)
+    return {"Records": records}

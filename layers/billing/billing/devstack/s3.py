@@ -19,7 +19,11 @@ class Resources:
 
 
 def start_moto(port: int, host: str = "127.0.0.1"):
+    import logging
+
     from moto.server import ThreadedMotoServer  # dev dependency, only here
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every request otherwise
 
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()

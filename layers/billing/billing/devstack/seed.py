@@ -51,7 +51,8 @@ def seed(today: date, log=print) -> list[dict]:
     period = Period.previous_month(today)
     invoices = []
     for user_id, profile, requests in CUSTOMERS:
-        start = date(period.start.year, 1, 1) if profile.interval == "YEAR" else period.start
+        # A yearly subscriber renews in the demo month, so its invoice shows the yearly fee.
+        start = period.start.replace(year=period.start.year - 1) if profile.interval == "YEAR" else period.start
         upsert_customer(user_id, CustomerInput(**{**profile.__dict__, "start_date": start}), today=today)
         events = demo_usage(user_id, period, requests)
         for i in range(0, len(events), MAX_EVENTS):
