@@ -147,8 +147,9 @@ def test_gateway_match_prefers_the_literal_route_and_reports_a_known_path_under_
     assert gateway.match("GET", "/nowhere") == (None, {}, False)
 
 
-def test_only_the_health_route_is_public():
-    assert [r.route_key for r in ROUTES if not r.authorized] == ["GET /billing/health"]
+def test_a_route_with_authorizer_none_is_public_and_others_need_a_token():
+    assert not route("GET /billing/health").authorized
+    assert route("POST /billing/invoices").authorized and route("GET /billing/invoices/{id}").authorized
 
 
 # ---- local tokens --------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 import threading
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from billing.config import settings
 
@@ -16,7 +18,8 @@ def cache() -> redis.Redis:
     with _lock:
         if _client is None:
             _client = redis.Redis.from_url(
-                settings().redis_url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=30
+                settings().redis_url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=30,
+                retry=Retry(NoBackoff(), 1),  # the default retries for seconds; a cache must fail fast
             )
         return _client
 

@@ -85,11 +85,9 @@ def render_pdf(invoice: dict[str, Any], items: list[dict[str, Any]]) -> bytes:
     return pdf.html_to_pdf(pdf.render_html("invoice.html", render_context(invoice, items)))
 
 
-def store_document(invoice: dict[str, Any], *, db: Database | None = None, store: Storage | None = None) -> str:
-    """Render the issued invoice and put it at the key chosen when it was issued. Safe to repeat."""
-    with (db or database()).transaction() as tx:
-        items = invoices.items(tx, invoice["id"])
-    body = render_pdf(invoice, items)
+def store_document(invoice: dict[str, Any], *, store: Storage | None = None) -> str:
+    """Render the issued invoice (with its items) and put it at the key chosen when it was issued. Safe to repeat."""
+    body = render_pdf(invoice, invoice["items"])
     digest = hashlib.sha256(body).hexdigest()
     generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     (store or storage()).put(

@@ -31,5 +31,6 @@ def issue_invoice(invoice_id: str, *, today: date | None = None, db: Database | 
             pdf_key=document_key(invoice["user_id"], invoice_id, number, issued_at), issued_at=issued_at,
         )
         invoice = invoices.get(tx, invoice_id)
-    store_document(invoice, db=db)
+        invoice["items"] = invoices.items(tx, invoice_id)
+    store_document(invoice)
     return invoice

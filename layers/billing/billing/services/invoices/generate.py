@@ -63,4 +63,6 @@ def generate_invoice(user_id: str, period: Period, *, send_requested: bool = Fal
     if finalize:
         return issue_invoice(invoice_id, today=today, db=db)
     with db.transaction() as tx:
-        return invoices.get(tx, invoice_id)
+        invoice = invoices.get(tx, invoice_id)
+        invoice["items"] = invoices.items(tx, invoice_id)
+        return invoice

@@ -1,0 +1,120 @@
+"""Usage ingestion in one statement, the daily roll-up, migrations, and health with a dependency down."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pg8000.native
+import pytest
+
+from billing.ports.db import usage
+from billing.ports.db.migrate import migrate, migration_files
+from billing.services.usage.ingest import UsageEvent, ingest_usage
+
+
+def test_a_thousand_events_take_one_insert_statement(make_customer, db, monkeypatch):
+    user = make_customer()
+    statements: list[str] = []
+    real_run = pg8000.native.Connection.run
+
+    def counting_run(self, sql, *args, **kwargs):
+        statements.append(sql)
+        return real_run(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(pg8000.native.Connection, "run", counting_run)
+    events = [UsageEvent(f"{user}-{i}", user, datetime(2026, 10, 1 + i % 31, 8, tzinfo=timezone.utc), 3)
+              for i in range(1000)]
+    result = ingest_usage(events, db=db)
+    inserts = [s for s in statements if "INSERT INTO usage_logs" in s]
+    assert (result.accepted, result.duplicates, len(inserts)) == (1000, 0, 1)
+    assert len(statements) <= 5  # BEGIN, the user check, the insert, COMMIT
+
+
+def test_duplicate_event_ids_are_counted_once_even_within_one_batch(make_customer, db):
+    user = make_customer()
+    at = datetime(2026, 10, 3, tzinfo=timezone.utc)
+    first = ingest_usage([UsageEvent("dup-a", user, at, 10), UsageEvent("dup-a", user, at, 10),
+                          UsageEvent("dup-b", user, at, 5)], db=db)
+    second = ingest_usage([UsageEvent("dup-b", user, at, 5), UsageEvent("dup-c", user, at, 1)], db=db)
+    assert (first.accepted, first.duplicates, second.accepted, second.duplicates) == (2, 1, 1, 1)
+    with db.transaction() as tx:
+        assert usage.requests_in(tx, user, date(2026, 10, 1), date(2026, 10, 31)) == 16
+
+
+def test_daily_rollup_sums_by_utc_day_and_matches_the_raw_events(make_customer, db):
+    user = make_customer()
+    events = [UsageEvent(f"{user}-r{i}", user, datetime(2026, 10, 31, 23, 30, tzinfo=timezone.utc), 7)
+              for i in range(3)] + [UsageEvent(f"{user}-nov", user, datetime(2026, 11, 1, 0, 5, tzinfo=timezone.utc), 4)]
+    ingest_usage(events, db=db)
+    with db.transaction() as tx:
+        october = usage.requests_in(tx, user, date(2026, 10, 1), date(2026, 10, 31))
+        raw = tx.value("SELECT sum(requests) FROM usage_logs WHERE user_id = CAST(:u AS uuid)"
+                       " AND occurred_at >= '2026-10-01T00:00:00Z' AND occurred_at < '2026-11-01T00:00:00Z'", u=user)
+    assert october == raw == 21
+
+
+def test_usage_log_rows_cannot_be_updated(make_customer, db):
+    user = make_customer(50)
+    with pytest.raises(pg8000.exceptions.DatabaseError, match="append-only"):
+        with db.transaction() as tx:
+            tx.execute("UPDATE usage_logs SET requests = 1 WHERE user_id = CAST(:u AS uuid)", u=user)
+
+
+def test_migrating_twice_changes_nothing(infra):
+    assert migrate(infra.database_url, log=lambda _m: None) == []
+    con = pg8000.native.Connection(**__import__("billing.ports.db", fromlist=["x"]).connect_kwargs(infra.database_url))
+    try:
+        versions = [r[0] for r in con.run("SELECT version FROM schema_migrations ORDER BY version")]
+        enums = {r[0] for r in con.run("SELECT typname FROM pg_type WHERE typtype = 'e'")}
+        tables = {r[0] for r in con.run("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    finally:
+        con.close()
+    assert versions == [v for v, _, _ in migration_files()]
+    assert {"invoice_status", "payment_status", "subscription_status", "subscription_interval", "credit_type",
+            "billing_alert_type"} <= enums
+    assert {"users", "api_keys", "libraries", "usage_logs", "usage_daily", "user_profiles", "plans", "subscriptions",
+            "invoices", "invoice_items", "invoice_number_sequences", "payments", "credits", "credit_applications",
+            "billing_alerts", "audit_events", "gdpr_consents"} <= tables
+
+
+def test_one_payment_per_provider_transaction(make_customer, db):
+    from billing.domain.period import Period
+    from billing.ports.db import is_unique_violation
+    from billing.services.invoices.generate import generate_invoice
+
+    invoice = generate_invoice(make_customer(10), Period.month(2026, 10), today=date(2026, 11, 21))
+    insert = ("INSERT INTO payments (invoice_id, amount_minor, currency, provider, provider_transaction_id)"
+              " VALUES (CAST(:i AS uuid), 100, 'EUR', 'stripe', 'tx-1')")
+    with db.transaction() as tx:
+        tx.execute(insert, i=invoice["id"])
+    with pytest.raises(pg8000.exceptions.DatabaseError) as raised:
+        with db.transaction() as tx:
+            tx.execute(insert, i=invoice["id"])
+    assert is_unique_violation(raised.value)
+    with db.transaction() as tx:
+        tx.execute("DELETE FROM payments WHERE invoice_id = CAST(:i AS uuid)", i=invoice["id"])
+
+
+def test_health_is_503_when_redis_is_down(infra, monkeypatch):
+    import json
+
+    import billing.ports.cache as cache
+    from billing.config import settings
+    from billing.devstack.lambda_runtime import LambdaContext, handler_of
+    from billing.devstack.services import free_port
+    from billing.devstack.template import http_routes, load_template
+    from tests.support import ROOT, http_event
+
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    settings.cache_clear()
+    monkeypatch.setattr(cache, "_client", None)
+    try:
+        health = next(r.function for r in http_routes(load_template(ROOT / "template.yaml"), ROOT)
+                      if r.path == "/billing/health")
+        reply = handler_of(health)(http_event("GET", "/billing/health", route="/billing/health"), LambdaContext(health))
+        body = json.loads(reply["body"])
+        assert reply["statusCode"] == 503
+        assert (body["dependencies"]["cache"]["status"], body["dependencies"]["database"]["status"]) == ("down", "up")
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+        cache._client = None
