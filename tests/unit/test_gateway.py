@@ -138,13 +138,13 @@ def test_routes_with_fewer_path_parameters_come_first():
     assert counts[0] == 0 and counts[-1] > 0
 
 
-def test_gateway_match_prefers_the_literal_route_and_reports_a_known_path_under_another_method():
+def test_gateway_match_prefers_the_literal_route_and_404s_an_unrouted_method():
     gateway = Gateway.__new__(Gateway)  # no __init__: it would bind a server socket
     gateway.routes = ROUTES
-    found, params, _ = gateway.match("GET", "/billing/invoices/abc/pdf")
+    found, params = gateway.match("GET", "/billing/invoices/abc/pdf")
     assert (found.route_key, params) == ("GET /billing/invoices/{id}/pdf", {"id": "abc"})
-    assert gateway.match("DELETE", "/billing/invoices") == (None, {}, True)
-    assert gateway.match("GET", "/nowhere") == (None, {}, False)
+    assert gateway.match("DELETE", "/billing/invoices") == (None, {})
+    assert gateway.match("GET", "/nowhere") == (None, {})
 
 
 def test_a_route_with_authorizer_none_is_public_and_others_need_a_token():
@@ -215,3 +215,10 @@ def test_a_token_without_a_subject_is_rejected(cfg):
                        cfg.local_jwt_secret, algorithm="HS256")
     with pytest.raises(jwt.InvalidTokenError):
         verify_token(cfg, token)
+
+
+def test_array_claims_reach_the_handler_as_the_cloud_authorizer_sends_them():
+    route = next(r for r in ROUTES if r.route_key == "GET /billing/invoices")
+    event = build_event(route, "GET", "/billing/invoices", {}, b"", {"sub": "u", "scope": ["billing:read", "billing:admin"]},
+                        "127.0.0.1", {})
+    assert event["requestContext"]["authorizer"]["jwt"]["claims"]["scope"] == "[billing:read billing:admin]"

@@ -99,3 +99,8 @@ def test_as_decimal_expresses_minor_units_in_major_units_with_the_currency_digit
     value = amount.as_decimal()
     assert value == Decimal(expected)
     assert value.as_tuple().exponent == Decimal(expected).as_tuple().exponent
+
+
+def test_amounts_in_different_currencies_cannot_be_ordered():
+    with pytest.raises(TypeError):
+        Money(1, "USD") < Money(2, "EUR")  # noqa: B015 - the comparison itself is the test

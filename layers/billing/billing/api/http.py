@@ -10,9 +10,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import BaseModel, ValidationError
 
 from billing.domain.caller import Caller
-from billing.domain.errors import BillingError, InvalidJson, PayloadTooLarge, Unauthorized
+from billing.domain.errors import (BillingError, InvalidInvoiceId, InvalidJson, InvalidUserId, PayloadTooLarge,
+                                   Unauthorized)
 from billing.domain.ids import parse_uuid
-from billing.domain.errors import InvalidInvoiceId, InvalidUserId
 
 from .errors import from_billing_error, from_validation_error, problem
 

@@ -31,6 +31,11 @@ def is_text(content_type: str) -> bool:
     return not content_type or any(t in content_type for t in TEXT_TYPES)
 
 
+def _claim(value: Any) -> str:
+    """The cloud authorizer hands every claim over as a string, arrays as "[a b]"."""
+    return f"[{' '.join(str(v) for v in value)}]" if isinstance(value, list) else str(value)
+
+
 def build_event(route: Route, method: str, target: str, headers: dict[str, str], body: bytes,
                 claims: dict[str, Any] | None, source_ip: str, params: dict[str, str]) -> dict[str, Any]:
     parts = urlsplit(target)
@@ -53,8 +58,7 @@ def build_event(route: Route, method: str, target: str, headers: dict[str, str],
         "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "timeEpoch": int(now.timestamp() * 1000),
     }
     if claims is not None:
-        # The cloud authorizer hands every claim over as a string.
-        request_context["authorizer"] = {"jwt": {"claims": {k: str(v) for k, v in claims.items()}, "scopes": None}}
+        request_context["authorizer"] = {"jwt": {"claims": {k: _claim(v) for k, v in claims.items()}, "scopes": None}}
     event: dict[str, Any] = {
         "version": "2.0", "routeKey": route.route_key, "rawPath": parts.path, "rawQueryString": parts.query,
         "headers": {k: v for k, v in headers.items() if k != "cookie"}, "requestContext": request_context,
@@ -81,17 +85,13 @@ class Gateway:
         self.port = self.server.server_address[1]
         self._thread: threading.Thread | None = None
 
-    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
-        """(route, path parameters, whether the path exists under another method)."""
-        path_known = False
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        """The route and its path parameters; like HTTP API, an unmatched method is a plain 404."""
         for route in self.routes:
             found = route.pattern.match(path)
-            if not found:
-                continue
-            path_known = True
-            if route.method in (method, "ANY"):
-                return route, found.groupdict(), True
-        return None, {}, path_known
+            if found and route.method in (method, "ANY"):
+                return route, found.groupdict()
+        return None, {}
 
     def authorize(self, headers: dict[str, str]) -> dict[str, Any] | None:
         scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -138,7 +138,7 @@ class Gateway:
                     return self._message(413, "Request Entity Too Large")
                 body = self.rfile.read(length) if length else b""
                 path = urlsplit(self.path).path
-                route, params, path_known = gateway.match(self.command, path)
+                route, params = gateway.match(self.command, path)
                 if route is None:
                     return self._message(404, "Not Found")
                 claims = None

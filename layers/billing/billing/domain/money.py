@@ -20,7 +20,7 @@ def round_half_up(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)  # no ordering: 1 USD < 2 EUR means nothing
 class Money:
     minor: int
     currency: str

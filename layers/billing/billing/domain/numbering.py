@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 KINDS = ("INV", "AVO")
-NUMBER_RE = re.compile(r"^(INV|AVO)-(\d{4})-(\d{6,})$")
+NUMBER_RE = re.compile(r"(INV|AVO)-(\d{4})-(\d{6,})")
 
 
 def format_number(kind: str, year: int, value: int) -> str:
@@ -14,4 +14,4 @@ def format_number(kind: str, year: int, value: int) -> str:
 
 
 def is_number(text: str) -> bool:
-    return bool(NUMBER_RE.match(text))
+    return bool(NUMBER_RE.fullmatch(text))

@@ -90,6 +90,6 @@ def lines_for(plan: Plan, interval: str, subscription_start: date, period: Perio
 
 def totals(lines: list[Line], currency: str, tax_rate: Decimal) -> Totals:
     """Tax is computed once on the subtotal (one rate per invoice for now), rounded half-up once."""
-    subtotal = Money(sum(line.amount.minor for line in lines), currency)
+    subtotal = sum((line.amount for line in lines), Money.zero(currency))  # Money refuses a foreign line
     tax = Money(round_half_up(Decimal(subtotal.minor) * tax_rate), currency)
     return Totals(subtotal, tax_rate, tax, subtotal + tax)
