@@ -11,8 +11,8 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed (set PYTHON=/path/to/python3.11)"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2> >(grep -v '^WARNING: Location' >&2)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2> >(grep -v '^WARNING: Location' >&2)
 	@touch $(STAMP)
 
 # Native libraries weasyprint needs (pango, harfbuzz's subsetter for fast font subsetting, fonts);

@@ -1,0 +1,66 @@
+"""Runs the benchmarks: one JSON document on stdout and in bench/results/latest.json. Never fails on a figure."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from datetime import date
+from typing import Any
+
+from .measure import ROOT, log
+
+# One module per benchmark, each with run(smoke: bool) -> dict.
+BENCHMARKS = ["cold_import", "render_pdf"]
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"cpu_count": os.cpu_count(), "cpu": cpu or None, "python": platform.python_version(),
+            "implementation": platform.python_implementation(), "platform": platform.platform()}
+
+
+def run_one(name: str, smoke: bool) -> dict[str, Any]:
+    """A benchmark that raises is reported as missed, with the error, never as a failed run."""
+    start = time.perf_counter()
+    try:
+        result = importlib.import_module(f"bench.{name}").run(smoke)
+    except Exception as exc:  # noqa: BLE001 - benchmarks report, they do not fail
+        log(traceback.format_exc())
+        result = {"name": name, "error": f"{type(exc).__name__}: {exc}", "median": None, "target_met": False}
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny repetition counts: checks the benchmarks run")
+    parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], metavar="NAME",
+                        help=f"only these benchmarks ({', '.join(BENCHMARKS)}); default all")
+    args = parser.parse_args(argv)
+    document = {
+        "machine": machine(),
+        "date": date.today().isoformat(),
+        "smoke": args.smoke,
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
+        "results": [run_one(name, args.smoke) for name in (args.names or BENCHMARKS)],
+    }
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Cold start of every HttpApi function: a fresh interpreter importing functions/<name>/app.py, and weasyprint."""
+from __future__ import annotations
+
+import random
+import re
+import statistics
+from pathlib import Path
+from typing import Any
+
+from billing.devstack.template import http_routes, load_template
+
+from .measure import ROOT, failure, figure, log, median, ms, run_python
+
+TARGET_MS = 250
+RUNS, SMOKE_RUNS = 15, 3
+IMPORTTIME_RUNS, SMOKE_IMPORTTIME_RUNS = 3, 1
+TOP = 5
+
+# What the Lambda runtime does with Handler: app.handler, without the runtime's own bootstrap.
+IMPORT_FILE = ("import importlib.util,sys; s=importlib.util.spec_from_file_location('m', sys.argv[1]); "
+               "m=importlib.util.module_from_spec(s); s.loader.exec_module(m)")
+BASELINE = ["-c", "pass"]
+PDF_RENDERER = ["-c", "import weasyprint"]
+IMPORTTIME_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$")
+
+
+def api_functions() -> list[dict[str, Any]]:
+    """One entry per function module behind at least one HttpApi route, by function directory name."""
+    found: dict[Path, dict[str, Any]] = {}
+    for route in http_routes(load_template(ROOT / "template.yaml"), ROOT):
+        fn = found.setdefault(route.function.module_file, {
+            "function": route.function.code_dir.name, "module_file": route.function.module_file, "routes": []})
+        fn["routes"].append(route.route_key)
+    return sorted(found.values(), key=lambda f: f["function"])
+
+
+def parse_importtime(stderr: str) -> list[dict[str, Any]]:
+    """The -X importtime tree: each import with its self/cumulative µs and the import that pulled it in."""
+    nodes: list[dict[str, Any]] = []
+    pending: dict[int, list[dict[str, Any]]] = {}  # a child is printed before its parent, one level deeper
+    for line in stderr.splitlines():
+        match = IMPORTTIME_LINE.match(line)
+        if not match:
+            continue
+        self_us, cumulative_us, indent, module = match.groups()
+        depth = (len(indent) - 1) // 2  # one space after "|", then two per level
+        node = {"module": module, "self_us": int(self_us), "cumulative_us": int(cumulative_us), "parent": None}
+        for child in pending.pop(depth + 1, []):
+            child["parent"] = module
+        pending.setdefault(depth, []).append(node)
+        nodes.append(node)
+    return nodes
+
+
+def _root(module: str | None) -> str | None:
+    return module.split(".")[0] if module else None
+
+
+def heaviest_imports(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Packages the project's own code imports directly (where a lazy import could go), by cumulative time.
+
+    One entry per package and importer: boto3 as pulled in by billing.ports.storage, not boto3.session etc.
+    Cumulative time includes what the package imports in turn (boto3 includes botocore).
+    """
+    entries: dict[tuple[str, str], dict[str, Any]] = {}
+    for node in nodes:
+        root, parent_root = _root(node["module"]), _root(node["parent"])
+        if root == "billing" or parent_root not in (None, "billing"):
+            continue
+        key = (root, node["parent"] or "app.py")
+        entry = entries.setdefault(key, {"package": root, "imported_by": key[1], "cumulative_us": 0})
+        entry["cumulative_us"] += node["cumulative_us"]
+    return list(entries.values())
+
+
+def self_by_package(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Self time summed per top-level package (billing per subpackage): additive, nothing counted twice."""
+    totals: dict[str, int] = {}
+    for node in nodes:
+        parts = node["module"].split(".")
+        name = ".".join(parts[:3]) if parts[0] == "billing" else parts[0]
+        totals[name] = totals.get(name, 0) + node["self_us"]
+    return [{"package": name, "self_us": us} for name, us in totals.items()]
+
+
+def _median_listing(listings: list[list[dict[str, Any]]], key: tuple[str, ...], value: str, top: int) -> list[dict]:
+    """Each entry's median over several -X importtime runs (in ms), heaviest first."""
+    samples: dict[tuple[str, ...], list[int]] = {}
+    for listing in listings:
+        for entry in listing:
+            samples.setdefault(tuple(entry[k] for k in key), []).append(entry[value])
+    field = value.replace("_us", "_ms")
+    rows = [{**dict(zip(key, k)), field: ms(statistics.median(v) / 1e6)} for k, v in samples.items()]
+    return sorted(rows, key=lambda r: -r[field])[:top]
+
+
+def bootstrap_modules() -> set[str]:
+    """What the interpreter and the import one-liner load before the module: left out of the listings."""
+    _, proc = run_python(["-X", "importtime", "-c", IMPORT_FILE.split(";")[0]])
+    return {n["module"] for n in parse_importtime(proc.stderr.decode(errors="replace"))}
+
+
+def importtime(module_file: Path, runs: int, bootstrap: set[str]) -> dict[str, Any]:
+    heaviest, by_package, totals = [], [], []
+    for _ in range(runs):
+        _, proc = run_python(["-X", "importtime", "-c", IMPORT_FILE, str(module_file)])
+        if proc.returncode != 0:
+            return {"importtime_error": failure(proc)}
+        nodes = [n for n in parse_importtime(proc.stderr.decode(errors="replace")) if n["module"] not in bootstrap]
+        heaviest.append(heaviest_imports(nodes))
+        by_package.append(self_by_package(nodes))
+        totals.append(sum(n["self_us"] for n in nodes))
+    return {
+        "importtime_runs": runs,
+        "importtime_total_ms": ms(statistics.median(totals) / 1e6),
+        "top_imports": _median_listing(heaviest, ("package", "imported_by"), "cumulative_us", TOP),
+        "self_by_package": _median_listing(by_package, ("package",), "self_us", TOP + 3),
+    }
+
+
+def run(smoke: bool) -> dict[str, Any]:
+    runs = SMOKE_RUNS if smoke else RUNS
+    functions = api_functions()
+    commands = {"baseline": BASELINE, "pdf_renderer": PDF_RENDERER}
+    commands.update({fn["function"]: ["-c", IMPORT_FILE, str(fn["module_file"])] for fn in functions})
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    errors: dict[str, str] = {}
+    order, shuffle = list(commands), random.Random(0).shuffle
+    log(f"cold_import: {len(functions)} API functions, weasyprint and the baseline, {runs} rounds")
+    for _ in range(runs):
+        shuffle(order)  # interleaved rounds: drift and cache effects land on every figure alike
+        for name in order:
+            elapsed, proc = run_python(commands[name])
+            if proc.returncode == 0:
+                samples[name].append(elapsed)
+            else:
+                errors[name] = failure(proc) or ""
+
+    log("cold_import: -X importtime listings")
+    bootstrap = bootstrap_modules()
+    per_function = [
+        figure(f"cold_import.{fn['function']}", "ms", samples[fn["function"]], "python -c pass", samples["baseline"],
+               TARGET_MS, function=fn["function"], module_file=str(fn["module_file"].relative_to(ROOT)),
+               routes=fn["routes"], **({"error": errors[fn["function"]]} if fn["function"] in errors else {}),
+               **importtime(fn["module_file"], SMOKE_IMPORTTIME_RUNS if smoke else IMPORTTIME_RUNS, bootstrap))
+        for fn in functions
+    ]
+    slowest = max((fn["function"] for fn in functions), key=lambda n: median(samples[n]) if samples[n] else 0.0)
+    result = figure("cold_import", "ms", samples[slowest], "python -c pass", samples["baseline"], TARGET_MS)
+    result.update({
+        "what": "fresh interpreter importing an HttpApi function's app.py; median is the slowest function's "
+                "median, target_met only if every function's median is within target",
+        "slowest_function": slowest,
+        "target_met": bool(per_function) and all(f["target_met"] is True for f in per_function),
+        "functions": per_function,
+        "pdf_renderer": figure(
+            "cold_import.pdf_renderer", "ms", samples["pdf_renderer"], "python -c pass", samples["baseline"], None,
+            what="python -c 'import weasyprint': paid by the first render in a process, not by API cold starts "
+                 "(billing.ports.pdf imports it on first use)",
+            **({"error": errors["pdf_renderer"]} if "pdf_renderer" in errors else {})),
+    })
+    if "baseline" in errors:
+        result["error"] = errors["baseline"]
+    return result

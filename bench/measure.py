@@ -1,0 +1,71 @@
+"""What every benchmark shares: timed child interpreters, medians, and the shape of one reported figure."""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What the Lambda environment sets for every function (Globals in template.yaml, plus the region).
+# PYTHONDONTWRITEBYTECODE keeps the bench from writing __pycache__ into the source tree, so every run
+# compiles the layer's own modules as the first run would; site-packages keep the .pyc pip wrote.
+CHILD_ENV = {"AWS_DEFAULT_REGION": "eu-west-3", "POWERTOOLS_SERVICE_NAME": "billing", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def child_env() -> dict[str, str]:
+    return {**os.environ, **CHILD_ENV}
+
+
+def run_python(args: list[str]) -> tuple[float, subprocess.CompletedProcess[bytes]]:
+    """Wall time (s) of a fresh interpreter of this venv running `args`, from fork to exit."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=child_env(), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    return time.perf_counter() - start, proc
+
+
+def failure(proc: subprocess.CompletedProcess[bytes]) -> str | None:
+    if proc.returncode == 0:
+        return None
+    return f"exit {proc.returncode}: {proc.stderr.decode(errors='replace').strip()[-600:]}"
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def figure(name: str, unit: str, samples: list[float], baseline_what: str, baseline: list[float],
+           target: float | None, **extra: Any) -> dict[str, Any]:
+    """One reported figure from raw samples in seconds, shown in ms: lower is better, target is a ceiling."""
+    if not samples or not baseline:
+        return {"name": name, "unit": unit, "median": None, "baseline": {"what": baseline_what, "median": None},
+                "ratio": None, "runs": len(samples), "target": target, "target_met": False if target else None,
+                **extra}
+    value, base = median(samples), median(baseline)
+    return {
+        "name": name,
+        "unit": unit,
+        "median": ms(value),
+        "min": ms(min(samples)),
+        "max": ms(max(samples)),
+        "baseline": {"what": baseline_what, "median": ms(base)},
+        "ratio": round(value / base, 2) if base else None,
+        "runs": len(samples),
+        "target": target,
+        "target_met": None if target is None else ms(value) <= target,
+        **extra,
+    }
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr: stdout carries the JSON document only."""
+    print(message, file=sys.stderr, flush=True)
