@@ -160,3 +160,30 @@ def test_customer_without_profile_cannot_be_invoiced(infra):
 
     with pytest.raises(CustomerNotFound):
         generate_invoice("00000000-0000-4000-8000-0000000000ff", OCTOBER, today=ISSUED)
+
+
+def test_pdf_lost_at_issue_is_stored_again_on_first_download(make_customer):
+    from billing.domain.caller import Caller
+    from billing.services.invoices.query import pdf_download_url
+
+    user = make_customer(25_000)
+    invoice = generate_invoice(user, OCTOBER, today=ISSUED)
+    storage().client.delete_object(Bucket=storage().bucket, Key=invoice["pdf_key"])  # as if the upload had failed
+    assert not storage().exists(invoice["pdf_key"])
+    url = pdf_download_url(Caller(user, frozenset()), invoice["id"])
+    assert storage().exists(invoice["pdf_key"]) and invoice["pdf_key"].split("/")[-1] in url
+    assert "19,80 €" in pdf_text(invoice["pdf_key"])
+
+
+def test_failed_upload_at_issue_keeps_the_number_and_answers_503(make_customer, monkeypatch, db):
+    from billing.domain.errors import DependencyUnavailable
+    from billing.ports import storage as storage_port
+
+    user = make_customer(100)
+    monkeypatch.setattr(storage_port.storage(), "bucket", "no-such-bucket")  # the real S3 API refuses the put
+    with pytest.raises(DependencyUnavailable) as raised:
+        generate_invoice(user, OCTOBER, today=ISSUED)
+    with db.transaction() as tx:
+        row = tx.one("SELECT status::text AS status, number FROM invoices WHERE id = CAST(:id AS uuid)",
+                     id=raised.value.extra["invoiceId"])
+    assert row == {"status": "SENT", "number": raised.value.extra["number"]}

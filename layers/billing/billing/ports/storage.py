@@ -67,6 +67,15 @@ class Storage:
             body=body,
         )
 
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
     def presigned_url(self, key: str, seconds: int, filename: str | None = None) -> str:
         if not 1 <= seconds <= MAX_PRESIGN_SECONDS:
             raise ValueError("a presigned URL lives between 1 s and 1 h")

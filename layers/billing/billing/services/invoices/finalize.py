@@ -4,13 +4,18 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
 from billing.config import settings
-from billing.domain.errors import InvoiceNotFound
+from billing.domain.errors import DependencyUnavailable, InvoiceNotFound
 from billing.domain.numbering import format_number
 from billing.domain.status import check_transition
 from billing.ports.db import Database, database, invoices, numbers
 
 from .document import document_key, store_document
+
+logger = Logger(child=True)
 
 
 def issue_invoice(invoice_id: str, *, today: date | None = None, db: Database | None = None) -> dict[str, Any]:
@@ -32,5 +37,11 @@ def issue_invoice(invoice_id: str, *, today: date | None = None, db: Database | 
         )
         invoice = invoices.get(tx, invoice_id)
         invoice["items"] = invoices.items(tx, invoice_id)
-    store_document(invoice)
+    try:
+        store_document(invoice)
+    except (BotoCoreError, ClientError) as exc:
+        # The number stays given (no gap); the PDF is rendered again from the frozen invoice on first download.
+        logger.exception("issued invoice's PDF not stored", extra={"invoice_id": invoice_id})
+        raise DependencyUnavailable(f"Invoice {number} was issued but its PDF could not be stored yet",
+                                    invoiceId=invoice_id, number=number) from exc
     return invoice

@@ -12,6 +12,8 @@ from billing.domain.ids import is_uuid
 from billing.ports.db import Database, database, invoices
 from billing.ports.storage import Storage, storage
 
+from .document import store_document
+
 MAX_LIMIT = 100
 
 
@@ -40,9 +42,10 @@ def pdf_download_url(caller: Caller, invoice_id: str, *, db: Database | None = N
     invoice = get_invoice(caller, invoice_id, db=db)
     if not invoice["pdf_key"]:
         raise DocumentNotReady("This invoice has no issued PDF yet")
-    return (store or storage()).presigned_url(
-        invoice["pdf_key"], settings().presign_seconds, filename=f"{invoice['number']}.pdf"
-    )
+    store = store or storage()
+    if invoice["document_recorded_at"] is None and not store.exists(invoice["pdf_key"]):
+        store_document(invoice, store=store)  # its upload failed when it was issued
+    return store.presigned_url(invoice["pdf_key"], settings().presign_seconds, filename=f"{invoice['number']}.pdf")
 
 
 def encode_cursor(row: dict[str, Any]) -> str:
