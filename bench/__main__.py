@@ -27,7 +27,16 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return {"cpu_count": os.cpu_count(), "cpu": cpu or None, "python": platform.python_version(),
-            "implementation": platform.python_implementation(), "platform": platform.platform()}
+            "implementation": platform.python_implementation(), "platform": platform.platform(),
+            "load_average_at_start": _load()}
+
+
+def _load() -> list[float] | None:
+    """Other work on the machine shows in the figures; the load average says whether there was any."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def run_one(name: str, smoke: bool) -> dict[str, Any]:
@@ -45,9 +54,12 @@ def run_one(name: str, smoke: bool) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny repetition counts: checks the benchmarks run")
-    parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], metavar="NAME",
+    parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"only these benchmarks ({', '.join(BENCHMARKS)}); default all")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     document = {
         "machine": machine(),
         "date": date.today().isoformat(),
@@ -55,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python -m bench", *sys.argv[1:]]),
         "results": [run_one(name, args.smoke) for name in (args.names or BENCHMARKS)],
     }
+    document["machine"]["load_average_at_end"] = _load()
     text = json.dumps(document, indent=2, ensure_ascii=False)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text + "\n", encoding="utf-8")

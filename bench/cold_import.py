@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 import re
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,12 @@ TOP = 5
 # What the Lambda runtime does with Handler: app.handler, without the runtime's own bootstrap.
 IMPORT_FILE = ("import importlib.util,sys; s=importlib.util.spec_from_file_location('m', sys.argv[1]); "
                "m=importlib.util.module_from_spec(s); s.loader.exec_module(m)")
+# The same, stamped before and after the import (same clock as measure.clock), so one run also splits into
+# startup (fork to first line), import, and exit (interpreter teardown, which a Lambda cold start never pays).
+STAMPED = ("import time; a=time.clock_gettime(time.CLOCK_MONOTONIC); {code}; "
+           "print(a, time.clock_gettime(time.CLOCK_MONOTONIC))")
 BASELINE = ["-c", "pass"]
-PDF_RENDERER = ["-c", "import weasyprint"]
+PDF_RENDERER = ["-c", STAMPED.format(code="import weasyprint")]
 IMPORTTIME_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$")
 
 
@@ -96,14 +101,14 @@ def _median_listing(listings: list[list[dict[str, Any]]], key: tuple[str, ...], 
 
 def bootstrap_modules() -> set[str]:
     """What the interpreter and the import one-liner load before the module: left out of the listings."""
-    _, proc = run_python(["-X", "importtime", "-c", IMPORT_FILE.split(";")[0]])
+    proc = run_python(["-X", "importtime", "-c", IMPORT_FILE.split(";")[0]]).proc
     return {n["module"] for n in parse_importtime(proc.stderr.decode(errors="replace"))}
 
 
 def importtime(module_file: Path, runs: int, bootstrap: set[str]) -> dict[str, Any]:
     heaviest, by_package, totals = [], [], []
     for _ in range(runs):
-        _, proc = run_python(["-X", "importtime", "-c", IMPORT_FILE, str(module_file)])
+        proc = run_python(["-X", "importtime", "-c", IMPORT_FILE, str(module_file)]).proc
         if proc.returncode != 0:
             return {"importtime_error": failure(proc)}
         nodes = [n for n in parse_importtime(proc.stderr.decode(errors="replace")) if n["module"] not in bootstrap]
@@ -118,35 +123,56 @@ def importtime(module_file: Path, runs: int, bootstrap: set[str]) -> dict[str, A
     }
 
 
+def _phases(samples: list[tuple[float, float, float]]) -> dict[str, float | None]:
+    """Medians of each phase of the same runs; they need not add up to the median of the totals."""
+    names = ("startup_ms", "import_ms", "exit_ms")
+    if not samples:
+        return dict.fromkeys(names)
+    return {name: ms(median([s[i] for s in samples])) for i, name in enumerate(names)}
+
+
 def run(smoke: bool) -> dict[str, Any]:
     runs = SMOKE_RUNS if smoke else RUNS
     functions = api_functions()
+    if not functions:
+        return {"name": "cold_import", "error": "no HttpApi route in template.yaml", "median": None,
+                "target_met": False}
     commands = {"baseline": BASELINE, "pdf_renderer": PDF_RENDERER}
-    commands.update({fn["function"]: ["-c", IMPORT_FILE, str(fn["module_file"])] for fn in functions})
+    commands.update({fn["function"]: ["-c", STAMPED.format(code=IMPORT_FILE), str(fn["module_file"])]
+                     for fn in functions})
     samples: dict[str, list[float]] = {name: [] for name in commands}
+    phases: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     errors: dict[str, str] = {}
     order, shuffle = list(commands), random.Random(0).shuffle
     log(f"cold_import: {len(functions)} API functions, weasyprint and the baseline, {runs} rounds")
     for _ in range(runs):
         shuffle(order)  # interleaved rounds: drift and cache effects land on every figure alike
         for name in order:
-            elapsed, proc = run_python(commands[name])
-            if proc.returncode == 0:
-                samples[name].append(elapsed)
-            else:
-                errors[name] = failure(proc) or ""
+            timed = run_python(commands[name])
+            if timed.proc.returncode != 0:
+                errors[name] = failure(timed.proc) or ""
+                continue
+            samples[name].append(timed.elapsed)
+            if name != "baseline":
+                began, imported = map(float, timed.proc.stdout.split()[-2:])  # the stamps are printed last
+                phases[name].append((began - timed.start, imported - began, timed.end - imported))
 
     log("cold_import: -X importtime listings")
     bootstrap = bootstrap_modules()
+    listing_runs = SMOKE_IMPORTTIME_RUNS if smoke else IMPORTTIME_RUNS
+    # Listings only show proportions: a smoke run may take them two at a time; a full run takes them one by one.
+    with ThreadPoolExecutor(max_workers=2 if smoke else 1) as pool:
+        listings = list(pool.map(lambda fn: importtime(fn["module_file"], listing_runs, bootstrap), functions))
     per_function = [
         figure(f"cold_import.{fn['function']}", "ms", samples[fn["function"]], "python -c pass", samples["baseline"],
                TARGET_MS, function=fn["function"], module_file=str(fn["module_file"].relative_to(ROOT)),
-               routes=fn["routes"], **({"error": errors[fn["function"]]} if fn["function"] in errors else {}),
-               **importtime(fn["module_file"], SMOKE_IMPORTTIME_RUNS if smoke else IMPORTTIME_RUNS, bootstrap))
-        for fn in functions
+               routes=fn["routes"], phases=_phases(phases[fn["function"]]),
+               **({"error": errors[fn["function"]]} if fn["function"] in errors else {}), **listing)
+        for fn, listing in zip(functions, listings)
     ]
     slowest = max((fn["function"] for fn in functions), key=lambda n: median(samples[n]) if samples[n] else 0.0)
-    result = figure("cold_import", "ms", samples[slowest], "python -c pass", samples["baseline"], TARGET_MS)
+    result = figure("cold_import", "ms", samples[slowest], "python -c pass", samples["baseline"], TARGET_MS,
+                    phases=_phases(phases[slowest]))
     result.update({
         "what": "fresh interpreter importing an HttpApi function's app.py; median is the slowest function's "
                 "median, target_met only if every function's median is within target",
@@ -157,6 +183,7 @@ def run(smoke: bool) -> dict[str, Any]:
             "cold_import.pdf_renderer", "ms", samples["pdf_renderer"], "python -c pass", samples["baseline"], None,
             what="python -c 'import weasyprint': paid by the first render in a process, not by API cold starts "
                  "(billing.ports.pdf imports it on first use)",
+            phases=_phases(phases["pdf_renderer"]),
             **({"error": errors["pdf_renderer"]} if "pdf_renderer" in errors else {})),
     })
     if "baseline" in errors:

@@ -6,6 +6,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,28 @@ def child_env() -> dict[str, str]:
     return {**os.environ, **CHILD_ENV}
 
 
-def run_python(args: list[str]) -> tuple[float, subprocess.CompletedProcess[bytes]]:
-    """Wall time (s) of a fresh interpreter of this venv running `args`, from fork to exit."""
-    start = time.perf_counter()
+def clock() -> float:
+    """CLOCK_MONOTONIC is one clock for every process, so a child's stamps line up with the parent's."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
+@dataclass
+class Timed:
+    start: float  # clock() just before the fork
+    end: float  # clock() once the child has exited
+    proc: subprocess.CompletedProcess[bytes]
+
+    @property
+    def elapsed(self) -> float:
+        return self.end - self.start
+
+
+def run_python(args: list[str]) -> Timed:
+    """A fresh interpreter of this venv running `args`, timed from fork to exit; stdout and stderr captured."""
+    start = clock()
     proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=child_env(), stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-    return time.perf_counter() - start, proc
+                          capture_output=True, check=False)
+    return Timed(start, clock(), proc)
 
 
 def failure(proc: subprocess.CompletedProcess[bytes]) -> str | None:
@@ -48,7 +65,7 @@ def figure(name: str, unit: str, samples: list[float], baseline_what: str, basel
     """One reported figure from raw samples in seconds, shown in ms: lower is better, target is a ceiling."""
     if not samples or not baseline:
         return {"name": name, "unit": unit, "median": None, "baseline": {"what": baseline_what, "median": None},
-                "ratio": None, "runs": len(samples), "target": target, "target_met": False if target else None,
+                "ratio": None, "runs": len(samples), "target": target, "target_met": None if target is None else False,
                 **extra}
     value, base = median(samples), median(baseline)
     return {

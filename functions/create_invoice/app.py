@@ -9,8 +9,10 @@ app = make_app()
 @app.post("/billing/invoices")
 def post_invoice():
     who, data = caller(app), body(app, InvoiceCreateIn)
-    user_id = who.acting_for(data.user_id and str(data.user_id))
-    invoice = generate_invoice(user_id, data.period.to_domain(), send_requested=data.send_immediately)
+    user_id, period = who.acting_for(data.user_id and str(data.user_id)), data.period.to_domain()
+    if period.type != "monthly":
+        who.require_admin()  # customers invoice calendar months only
+    invoice = generate_invoice(user_id, period, send_requested=data.send_immediately)
     return json_response(201, InvoiceOut.from_row(invoice), headers={"Location": f"/billing/invoices/{invoice['id']}"})
 
 

@@ -142,3 +142,11 @@ def test_customer_listing_another_customers_invoices_is_forbidden(make_customer)
     status, problem = call("GET /billing/invoices", http_event(
         "GET", "/billing/invoices", route="/billing/invoices", query={"userId": str(uuid.uuid4())}, caller=claims(user)))
     assert (status, problem["code"]) == (403, "forbidden")
+
+
+def test_customers_invoice_calendar_months_only(make_customer):
+    user = make_customer(100)
+    period = {"type": "custom", "startDate": "2026-10-01", "endDate": "2026-10-01"}
+    status, problem = call("POST /billing/invoices", http_event("POST", "/billing/invoices", route="/billing/invoices",
+                                                                body={"period": period}, caller=claims(user)))
+    assert (status, problem["code"]) == (403, "forbidden")

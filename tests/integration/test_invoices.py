@@ -91,7 +91,7 @@ def test_twenty_racing_finalizations_get_twenty_consecutive_numbers(make_custome
     drafts = []
     for _ in range(20):
         user = make_customer(100)
-        drafts.append(generate_invoice(user, OCTOBER, finalize=False)["id"])
+        drafts.append(generate_invoice(user, OCTOBER, finalize=False, today=ISSUED)["id"])
     results: list[str] = []
     barrier = threading.Barrier(20)
 
@@ -187,3 +187,63 @@ def test_failed_upload_at_issue_keeps_the_number_and_answers_503(make_customer, 
         row = tx.one("SELECT status::text AS status, number FROM invoices WHERE id = CAST(:id AS uuid)",
                      id=raised.value.extra["invoiceId"])
     assert row == {"status": "SENT", "number": raised.value.extra["number"]}
+
+
+def test_smtp_down_still_records_the_document_and_the_retry_sends_the_mail(make_customer, infra, monkeypatch, db):
+    from billing.config import settings
+    from billing.devstack.services import free_port
+
+    user = make_customer(25_000, email="retry@acme.example")
+    invoice = generate_invoice(user, OCTOBER, send_requested=True, today=ISSUED)
+    monkeypatch.setenv("SMTP_PORT", str(free_port()))  # nothing listens there
+    settings.cache_clear()
+    with pytest.raises(OSError):
+        record_stored_document(invoice["pdf_key"])
+    with db.transaction() as tx:
+        row = tx.one("SELECT document_recorded_at, emailed_at FROM invoices WHERE id = CAST(:id AS uuid)", id=invoice["id"])
+    assert row["document_recorded_at"] is not None and row["emailed_at"] is None
+    monkeypatch.undo()  # the sink is back
+    settings.cache_clear()
+    assert record_stored_document(invoice["pdf_key"]) == "duplicate"  # the retried event
+    with db.transaction() as tx:
+        assert tx.value("SELECT emailed_at FROM invoices WHERE id = CAST(:id AS uuid)", id=invoice["id"]) is not None
+    assert len([p for p in infra.mail_dir.glob("*.eml") if b"retry@acme.example" in p.read_bytes()]) == 1
+
+
+def test_a_period_that_has_not_ended_cannot_be_invoiced(make_customer):
+    from billing.domain.errors import InvalidPeriod
+
+    with pytest.raises(InvalidPeriod):
+        generate_invoice(make_customer(10), Period.month(2026, 11), today=ISSUED)
+
+
+def test_overlapping_period_is_refused_with_the_invoice_that_covers_it(make_customer):
+    from billing.domain.errors import PeriodOverlap
+
+    user = make_customer(10)
+    october = generate_invoice(user, OCTOBER, today=ISSUED)
+    with pytest.raises(PeriodOverlap) as raised:
+        generate_invoice(user, Period("custom", date(2026, 10, 20), date(2026, 11, 5)), today=ISSUED)
+    assert raised.value.extra["invoiceId"] == october["id"]
+
+
+def test_a_period_before_the_subscription_with_no_usage_is_not_billable(make_customer):
+    from billing.domain.errors import NoActiveSubscription
+
+    user = make_customer()  # subscribed from 2026-01-01
+    with pytest.raises(NoActiveSubscription):
+        generate_invoice(user, Period.month(2020, 1), today=ISSUED)
+
+
+def test_custom_period_pays_fee_and_quota_pro_rata(make_customer):
+    user = make_customer()
+    invoice = generate_invoice(user, Period("custom", date(2026, 9, 1), date(2026, 9, 15)), today=ISSUED)
+    assert [(i["kind"], i["amount_minor"]) for i in invoice["items"]] == [("fee", 450)]  # 900 x 15/30
+
+
+def test_a_draft_left_by_an_interrupted_request_is_issued_on_retry(make_customer):
+    user = make_customer(100)
+    draft = generate_invoice(user, OCTOBER, finalize=False, today=ISSUED)
+    assert draft["status"] == "DRAFT" and draft["number"] is None
+    issued = generate_invoice(user, OCTOBER, today=ISSUED)
+    assert (issued["id"], issued["status"]) == (draft["id"], "SENT")

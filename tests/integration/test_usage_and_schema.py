@@ -78,7 +78,7 @@ def test_migrating_twice_changes_nothing(infra):
 
 def test_one_payment_per_provider_transaction(make_customer, db):
     from billing.domain.period import Period
-    from billing.ports.db import is_unique_violation
+    from billing.ports.db import violates
     from billing.services.invoices.generate import generate_invoice
 
     invoice = generate_invoice(make_customer(10), Period.month(2026, 10), today=date(2026, 11, 21))
@@ -89,7 +89,7 @@ def test_one_payment_per_provider_transaction(make_customer, db):
     with pytest.raises(pg8000.exceptions.DatabaseError) as raised:
         with db.transaction() as tx:
             tx.execute(insert, i=invoice["id"])
-    assert is_unique_violation(raised.value)
+    assert violates(raised.value, "payments_provider_provider_transaction_id_key")
     with db.transaction() as tx:
         tx.execute("DELETE FROM payments WHERE invoice_id = CAST(:i AS uuid)", i=invoice["id"])
 

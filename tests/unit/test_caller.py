@@ -17,10 +17,6 @@ def assert_forbidden(raised: pytest.ExceptionInfo[Forbidden]) -> None:
     assert (raised.value.code, raised.value.status) == ("forbidden", 403)
 
 
-def test_admin_scope_is_billing_admin():
-    assert ADMIN_SCOPE == "billing:admin"
-
-
 @pytest.mark.parametrize("scopes", [set(), {"billing:read"}, {"billing:admin:read"}, {"BILLING:ADMIN"}])
 def test_only_the_exact_admin_scope_makes_an_admin(scopes):
     assert not Caller(ME, frozenset(scopes)).is_admin

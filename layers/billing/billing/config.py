@@ -45,6 +45,12 @@ class Settings:
     jwt_audience: str
     seller: Seller
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.presign_seconds <= 3600:
+            raise ValueError("PRESIGN_SECONDS must be between 1 and 3600 (a download link never lives over 1 h)")
+        if not Decimal(0) <= self.tax_rate < Decimal(1):
+            raise ValueError("TAX_RATE must be a fraction such as 0.20")
+
     @classmethod
     def from_env(cls) -> "Settings":
         provider = _env("STORAGE_PROVIDER", "s3").lower()

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from pydantic import ValidationError
 
-from billing.domain.errors import BillingError
+from billing.domain.errors import BillingError, InvalidJson, InvalidRequest
 
 PROBLEM = "application/problem+json"
 
@@ -36,13 +36,13 @@ def from_billing_error(exc: BillingError) -> Response:
     return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
 
 
-def from_validation_error(exc: ValidationError) -> Response:
+def request_error(exc: ValidationError) -> BillingError:
+    """A request that failed its model, as the typed error with the first field's stable code."""
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
     if any(e["type"] in ("json_invalid", "json_type") for e in errors):
-        return problem(400, "invalid_json", "The body is not valid JSON", "The request body must be a JSON object")
+        return InvalidJson("The request body must be a JSON object")
     first = errors[0]
     loc = [str(part) for part in first["loc"]]
     code = next((FIELD_CODES[p] for p in loc if p in FIELD_CODES), "invalid_request")
-    detail = f"{'.'.join(loc) or 'body'}: {first['msg']}"
     fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in errors[:20]]
-    return problem(400, code, "The request is not valid", detail, errors=fields)
+    return InvalidRequest(f"{'.'.join(loc) or 'body'}: {first['msg']}", code=code, errors=fields)

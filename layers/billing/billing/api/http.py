@@ -14,7 +14,7 @@ from billing.domain.errors import (BillingError, InvalidInvoiceId, InvalidJson, 
                                    Unauthorized)
 from billing.domain.ids import parse_uuid
 
-from .errors import from_billing_error, from_validation_error, problem
+from .errors import from_billing_error, problem, request_error
 
 logger = Logger()
 M = TypeVar("M", bound=BaseModel)
@@ -29,10 +29,6 @@ def make_app() -> APIGatewayHttpResolver:
         if exc.status >= 500:
             logger.exception("dependency failure")
         return from_billing_error(exc)
-
-    @app.exception_handler(ValidationError)
-    def _validation(exc: ValidationError) -> Response:
-        return from_validation_error(exc)
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
@@ -66,7 +62,17 @@ def body(app: APIGatewayHttpResolver, model: type[M]) -> M:
         raise PayloadTooLarge(f"The body is limited to {MAX_BODY_BYTES // 1024} KB")
     if not data.strip():
         raise InvalidJson("The request needs a JSON body")
-    return model.model_validate_json(data)
+    try:
+        return model.model_validate_json(data)
+    except ValidationError as exc:
+        raise request_error(exc) from None
+
+
+def query(app: APIGatewayHttpResolver, model: type[M]) -> M:
+    try:
+        return model.model_validate(app.current_event.query_string_parameters or {})
+    except ValidationError as exc:
+        raise request_error(exc) from None
 
 
 def user_id(value: str) -> str:

@@ -133,7 +133,12 @@ class Gateway:
             def _dispatch(self) -> None:
                 started = time.perf_counter()
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                length = int(headers.get("content-length") or 0)
+                try:
+                    length = int(headers.get("content-length") or 0)
+                except ValueError:
+                    length = -1
+                if length < 0:
+                    return self._message(400, "Bad Request")
                 if length > MAX_BODY:
                     return self._message(413, "Request Entity Too Large")
                 body = self.rfile.read(length) if length else b""

@@ -83,6 +83,13 @@ class InvoiceExists(BillingError):
         self.invoice_id = invoice_id
 
 
+class PeriodOverlap(BillingError):
+    code, title, status = "period_overlap", "Another invoice already covers part of this period", 409
+
+    def __init__(self, invoice_id: str) -> None:
+        super().__init__(f"Invoice {invoice_id} covers part of this period", invoiceId=invoice_id)
+
+
 class InvalidTransition(BillingError):
     code, title, status = "invalid_transition", "This status change is not allowed", 409
 

@@ -72,13 +72,20 @@ DESCRIPTIONS = {
 }
 
 
+def monthly_fee(plan: Plan, period: Period) -> int:
+    """A calendar month pays the monthly fee; a custom period pays it pro rata of 30-day months, like its quota."""
+    if period.type == "monthly":
+        return plan.monthly_fee_minor
+    return round_half_up(Decimal(plan.monthly_fee_minor) * Decimal(period.days) / Decimal(30))
+
+
 def lines_for(plan: Plan, interval: str, subscription_start: date, period: Period, requests: int,
               locale: str = "en-US") -> list[Line]:
     """The invoice lines, described in the customer's language (they are frozen with the invoice)."""
     words = DESCRIPTIONS["fr" if locale.startswith("fr") else "en"]
     lines: list[Line] = []
     if fee_due(interval, subscription_start, period):
-        fee = plan.yearly_fee_minor if interval == "YEAR" else plan.monthly_fee_minor
+        fee = plan.yearly_fee_minor if interval == "YEAR" else monthly_fee(plan, period)
         lines.append(Line("fee", words[interval].format(plan=plan.name), 1, Money(fee, plan.currency)))
     included = included_requests(plan, period)
     overage = max(0, requests - included)

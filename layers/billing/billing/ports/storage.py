@@ -10,6 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from billing.config import Settings, settings
+from billing.domain.errors import DependencyUnavailable
 
 MAX_PRESIGN_SECONDS = 3600
 
@@ -20,7 +21,7 @@ class StoredObject:
     size: int
     etag: str
     metadata: dict[str, str]
-    body: bytes | None = None
+    body: bytes
 
 
 class Storage:
@@ -41,7 +42,14 @@ class Storage:
 
     def put(self, key: str, body: bytes, *, metadata: dict[str, str], tags: dict[str, str],
             content_type: str = "application/pdf") -> str:
-        response = self.client.put_object(
+        try:
+            response = self._put(key, body, metadata, tags, content_type)
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyUnavailable(f"The document store refused {key}: {type(exc).__name__}") from exc
+        return response["ETag"].strip('"')
+
+    def _put(self, key: str, body: bytes, metadata: dict[str, str], tags: dict[str, str], content_type: str):
+        return self.client.put_object(
             Bucket=self.bucket,
             Key=key,
             Body=body,
@@ -50,21 +58,15 @@ class Storage:
             Tagging="&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in tags.items()),
             ServerSideEncryption="AES256",
         )
-        return response["ETag"].strip('"')
 
-    def get(self, key: str, *, with_body: bool = True) -> StoredObject:
-        if with_body:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-            body = response["Body"].read()
-        else:
-            response = self.client.head_object(Bucket=self.bucket, Key=key)
-            body = None
+    def get(self, key: str) -> StoredObject:
+        response = self.client.get_object(Bucket=self.bucket, Key=key)
         return StoredObject(
             key=key,
             size=response["ContentLength"],
             etag=response["ETag"].strip('"'),
             metadata=response.get("Metadata", {}),
-            body=body,
+            body=response["Body"].read(),
         )
 
     def exists(self, key: str) -> bool:

@@ -1,9 +1,13 @@
-"""Each dependency's state: PostgreSQL, Redis, the document bucket."""
+"""Each dependency's state: PostgreSQL, Redis, the document bucket (the reason is logged, not published)."""
 from __future__ import annotations
+
+from aws_lambda_powertools import Logger
 
 from billing.ports import cache
 from billing.ports.db import database
 from billing.ports.storage import storage
+
+logger = Logger(child=True)
 
 
 def _database() -> str | None:
@@ -20,5 +24,7 @@ def check_health() -> dict[str, dict[str, str]]:
     report = {}
     for name, check in checks.items():
         error = check()
-        report[name] = {"status": "up"} if error is None else {"status": "down", "error": error}
+        if error is not None:
+            logger.warning("dependency down", extra={"dependency": name, "error": error})
+        report[name] = {"status": "up" if error is None else "down"}
     return report

@@ -14,7 +14,7 @@ import pg8000.native
 
 from billing.config import settings
 
-UNIQUE_VIOLATION = "23505"
+INTEGRITY_VIOLATION_CLASS = "23"  # SQLSTATE class 23: integrity constraint violation
 
 
 def connect_kwargs(url: str) -> dict[str, Any]:
@@ -100,15 +100,15 @@ class Database:
         except BaseException:
             try:
                 con.run("ROLLBACK")
-            except (pg8000.exceptions.InterfaceError, pg8000.exceptions.DatabaseError):
+            except Exception:  # noqa: BLE001 - the connection is unusable: drop it, keep the first error
                 _close_quietly(con)
-                raise
-            self._release(con)
+            else:
+                self._release(con)
             raise
         try:
             con.run("COMMIT")
-        except pg8000.exceptions.InterfaceError:
-            _close_quietly(con)
+        except BaseException:
+            _close_quietly(con)  # closing ends the server's transaction; never pool a half-committed one
             raise
         self._release(con)
 
@@ -138,11 +138,12 @@ def _close_quietly(con: pg8000.native.Connection) -> None:
         pass
 
 
-def is_unique_violation(exc: BaseException, constraint: str | None = None) -> bool:
+def violates(exc: BaseException, constraint: str | None = None) -> bool:
+    """True for an integrity violation (unique, exclusion, foreign key...) of `constraint`, or of any."""
     if not isinstance(exc, pg8000.exceptions.DatabaseError) or not exc.args:
         return False
     info = exc.args[0] if isinstance(exc.args[0], dict) else {}
-    if info.get("C") != UNIQUE_VIOLATION:
+    if not str(info.get("C", "")).startswith(INTEGRITY_VIOLATION_CLASS):
         return False
     return constraint is None or info.get("n") == constraint
 

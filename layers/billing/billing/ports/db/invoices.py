@@ -57,6 +57,14 @@ def live_invoice_for_period(tx: Tx, user_id: str, start: date, end: date) -> str
     )
 
 
+def live_invoice_overlapping(tx: Tx, user_id: str, start: date, end: date) -> str | None:
+    return tx.value(
+        "SELECT id::text FROM invoices WHERE user_id = CAST(:u AS uuid) AND status <> 'CANCELLED'"
+        " AND daterange(period_start, period_end, '[]') && daterange(:s, :e, '[]') LIMIT 1",
+        u=user_id, s=start, e=end,
+    )
+
+
 def get(tx: Tx, invoice_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
     return tx.one(
         f"SELECT {INVOICE_COLUMNS} FROM invoices i WHERE i.id = CAST(:id AS uuid)" + (" FOR UPDATE" if for_update else ""),

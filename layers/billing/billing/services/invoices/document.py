@@ -105,28 +105,40 @@ def store_document(invoice: dict[str, Any], *, store: Storage | None = None) -> 
 
 
 def record_stored_document(key: str, *, db: Database | None = None, store: Storage | None = None) -> str:
-    """Handle one ObjectCreated: verify the object, record it once, e-mail it once if asked.
+    """Handle one ObjectCreated: verify the object, record it once, then e-mail it once if asked.
 
-    Returns what happened: recorded | duplicate | unknown | corrupt.
+    Returns what happened: recorded | duplicate | unknown | corrupt. Recording commits before any mail is
+    attempted, so an SMTP outage never loses the record; a failed mail raises and the event is retried.
     """
-    store = store or storage()
-    obj = store.get(key)
+    db = db or database()
+    obj = (store or storage()).get(key)
     meta = obj.metadata
-    digest = hashlib.sha256(obj.body or b"").hexdigest()
+    digest = hashlib.sha256(obj.body).hexdigest()
     if meta.get("sha256") != digest or meta.get("file-size") != str(obj.size):
         logger.error("stored document does not match its metadata", extra={"key": key})
         return "corrupt"
     invoice_id = meta.get("invoice-id", "")
-    with (db or database()).transaction() as tx:
-        invoice = invoices.get(tx, invoice_id, for_update=True) if is_uuid(invoice_id) else None
+    with db.transaction() as tx:
+        invoice = invoices.get(tx, invoice_id) if is_uuid(invoice_id) else None
         if invoice is None or invoice["pdf_key"] != key:
             logger.warning("document for no known invoice", extra={"key": key})
             return "unknown"
         recorded = invoices.record_document(tx, invoice_id, key, obj.size, digest, obj.etag)
-        if invoice["send_requested"] and invoice["emailed_at"] is None:
-            email_invoice(invoice, obj.body or b"")
-            invoices.mark_emailed(tx, invoice_id)
+    if invoice["send_requested"]:
+        send_once(invoice_id, obj.body, db=db)
     return "recorded" if recorded else "duplicate"
+
+
+def send_once(invoice_id: str, body: bytes, *, db: Database) -> bool:
+    """E-mail the invoice unless it was already; concurrent deliveries wait on the row lock. At least once:
+    a crash between the SMTP answer and the commit sends it again on the retry."""
+    with db.transaction() as tx:
+        invoice = invoices.get(tx, invoice_id, for_update=True)
+        if invoice["emailed_at"] is not None:
+            return False
+        email_invoice(invoice, body)
+        invoices.mark_emailed(tx, invoice_id)
+    return True
 
 
 def email_invoice(invoice: dict[str, Any], body: bytes) -> None:

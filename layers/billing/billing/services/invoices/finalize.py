@@ -5,7 +5,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
 
 from billing.config import settings
 from billing.domain.errors import DependencyUnavailable, InvoiceNotFound
@@ -39,7 +38,7 @@ def issue_invoice(invoice_id: str, *, today: date | None = None, db: Database | 
         invoice["items"] = invoices.items(tx, invoice_id)
     try:
         store_document(invoice)
-    except (BotoCoreError, ClientError) as exc:
+    except Exception as exc:  # noqa: BLE001 - rendering or storage: either way the number stays given
         # The number stays given (no gap); the PDF is rendered again from the frozen invoice on first download.
         logger.exception("issued invoice's PDF not stored", extra={"invoice_id": invoice_id})
         raise DependencyUnavailable(f"Invoice {number} was issued but its PDF could not be stored yet",

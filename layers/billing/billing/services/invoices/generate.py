@@ -6,10 +6,10 @@ from datetime import date
 from typing import Any
 
 from billing.config import settings
-from billing.domain.errors import CustomerNotFound, InvoiceExists, NoActiveSubscription
+from billing.domain.errors import CustomerNotFound, InvalidPeriod, InvoiceExists, NoActiveSubscription, PeriodOverlap
 from billing.domain.period import Period
 from billing.domain.pricing import lines_for, totals
-from billing.ports.db import Database, database, is_unique_violation
+from billing.ports.db import Database, Tx, database, violates
 from billing.ports.db import customers, invoices, usage
 from billing.ports.db.plans import get_plan
 
@@ -21,48 +21,67 @@ BUYER_FIELDS = ("name", "email", "address_line1", "address_line2", "postal_code"
 
 def generate_invoice(user_id: str, period: Period, *, send_requested: bool = False, finalize: bool = True,
                      today: date | None = None, db: Database | None = None) -> dict[str, Any]:
-    """Returns the invoice row; raises InvoiceExists when the period is already invoiced."""
+    """Returns the issued invoice with its items; raises InvoiceExists when the period is already invoiced."""
     db = db or database()
     cfg = settings()
+    today = today or date.today()
+    if period.end >= today:
+        raise InvalidPeriod("Only a period that has ended can be invoiced")
     with db.transaction() as tx:
         existing = invoices.live_invoice_for_period(tx, user_id, period.start, period.end)
         if existing:
-            raise InvoiceExists(existing)
-        profile = customers.get_profile(tx, user_id)
-        if profile is None:
-            raise CustomerNotFound(f"No billing profile for {user_id}")
-        subscription = customers.subscription_for_period(tx, user_id, period.end)
-        plan = subscription and get_plan(tx, subscription["plan_code"])
-        if not plan:
-            raise NoActiveSubscription(f"No subscription for {user_id}")
-        requests = usage.requests_in(tx, user_id, period.start, period.end)
-        lines = lines_for(plan, subscription["interval"], subscription["started_on"], period, requests,
-                          profile["locale"])
-        sums = totals(lines, plan.currency, cfg.tax_rate)
-        try:
-            with tx.savepoint():
-                invoice_id = invoices.insert_draft(
-                    tx, user_id=user_id, currency=plan.currency, period_type=period.type,
-                    period_start=period.start, period_end=period.end, subtotal_minor=sums.subtotal.minor,
-                    tax_rate=sums.tax_rate, tax_minor=sums.tax.minor, total_minor=sums.total.minor,
-                    send_requested=send_requested,
-                    buyer={k: profile.get(k) for k in BUYER_FIELDS},
-                    seller=asdict(cfg.seller), locale=profile["locale"],
-                )
-        except Exception as exc:
-            if is_unique_violation(exc, "invoices_one_per_period"):
-                # A concurrent request won the race for this period.
-                raise InvoiceExists(invoices.live_invoice_for_period(tx, user_id, period.start, period.end)) from None
-            raise
-        invoices.insert_items(tx, invoice_id, [
-            {"kind": line.kind, "description": line.description, "quantity": line.quantity,
-             "unit_price_minor": line.unit_price.minor, "base_quantity": line.base_quantity,
-             "amount_minor": line.amount.minor}
-            for line in lines
-        ])
+            draft = invoices.get(tx, existing)
+            if not (finalize and draft["status"] == "DRAFT"):
+                raise InvoiceExists(existing)
+            invoice_id = existing  # a DRAFT left by an interrupted request: issue it now
+        else:
+            invoice_id = _insert_draft(tx, user_id, period, send_requested, cfg)
     if finalize:
         return issue_invoice(invoice_id, today=today, db=db)
     with db.transaction() as tx:
         invoice = invoices.get(tx, invoice_id)
         invoice["items"] = invoices.items(tx, invoice_id)
         return invoice
+
+
+def _insert_draft(tx: Tx, user_id: str, period: Period, send_requested: bool, cfg) -> str:
+    overlapping = invoices.live_invoice_overlapping(tx, user_id, period.start, period.end)
+    if overlapping:
+        raise PeriodOverlap(overlapping)
+    profile = customers.get_profile(tx, user_id)
+    if profile is None:
+        raise CustomerNotFound(f"No billing profile for {user_id}")
+    subscription = customers.subscription_for_period(tx, user_id, period.end)
+    plan = subscription and get_plan(tx, subscription["plan_code"])
+    if not plan:
+        raise NoActiveSubscription(f"No subscription for {user_id}")
+    requests = usage.requests_in(tx, user_id, period.start, period.end)
+    if period.end < subscription["started_on"] and requests == 0:
+        # Before the first subscription, only a period with recorded usage is billable.
+        raise NoActiveSubscription(f"The subscription of {user_id} starts on {subscription['started_on']}")
+    lines = lines_for(plan, subscription["interval"], subscription["started_on"], period, requests, profile["locale"])
+    sums = totals(lines, plan.currency, cfg.tax_rate)
+    try:
+        with tx.savepoint():
+            invoice_id = invoices.insert_draft(
+                tx, user_id=user_id, currency=plan.currency, period_type=period.type,
+                period_start=period.start, period_end=period.end, subtotal_minor=sums.subtotal.minor,
+                tax_rate=sums.tax_rate, tax_minor=sums.tax.minor, total_minor=sums.total.minor,
+                send_requested=send_requested, buyer={k: profile.get(k) for k in BUYER_FIELDS},
+                seller=asdict(cfg.seller), locale=profile["locale"],
+            )
+    except Exception as exc:
+        if violates(exc, "invoices_one_per_period") or violates(exc, "invoices_no_overlap"):
+            # A concurrent request won the race for this period (or an overlapping one).
+            exact = invoices.live_invoice_for_period(tx, user_id, period.start, period.end)
+            if exact:
+                raise InvoiceExists(exact) from None
+            raise PeriodOverlap(invoices.live_invoice_overlapping(tx, user_id, period.start, period.end)) from None
+        raise
+    invoices.insert_items(tx, invoice_id, [
+        {"kind": line.kind, "description": line.description, "quantity": line.quantity,
+         "unit_price_minor": line.unit_price.minor, "base_quantity": line.base_quantity,
+         "amount_minor": line.amount.minor}
+        for line in lines
+    ])
+    return invoice_id

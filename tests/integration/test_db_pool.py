@@ -1,0 +1,47 @@
+"""The connection pool against the real server: broken connections are dropped, never pooled."""
+from __future__ import annotations
+
+import pg8000.native
+import pytest
+
+from billing.ports.db import Database, connect_kwargs
+
+
+def _kill(url: str, pid: int) -> None:
+    admin = pg8000.native.Connection(**connect_kwargs(url))
+    try:
+        admin.run("SELECT pg_terminate_backend(:pid)", pid=pid)
+    finally:
+        admin.close()
+
+
+def test_an_error_on_a_dead_connection_keeps_the_first_error_and_drops_the_connection(infra):
+    db = Database(infra.database_url)
+    with pytest.raises(ValueError, match="the caller's own failure"):
+        with db.transaction() as tx:
+            _kill(infra.database_url, tx.value("SELECT pg_backend_pid()"))
+            raise ValueError("the caller's own failure")
+    assert db._idle == []  # the dead connection was not pooled
+    with db.transaction() as tx:
+        assert tx.value("SELECT 1") == 1
+    db.close()
+
+
+def test_a_pooled_connection_dropped_while_idle_is_replaced_once(infra):
+    db = Database(infra.database_url)
+    with db.transaction() as tx:
+        pid = tx.value("SELECT pg_backend_pid()")
+    _kill(infra.database_url, pid)
+    with db.transaction() as tx:
+        assert tx.value("SELECT pg_backend_pid()") != pid
+    db.close()
+
+
+def test_a_failed_commit_is_never_pooled(infra, db):
+    pool = Database(infra.database_url)
+    with pytest.raises(pg8000.exceptions.DatabaseError):
+        with pool.transaction() as tx:
+            tx.execute("CREATE TEMP TABLE deferred_check (v int UNIQUE DEFERRABLE INITIALLY DEFERRED)")
+            tx.execute("INSERT INTO deferred_check VALUES (1), (1)")  # fails only at COMMIT
+    assert pool._idle == []
+    pool.close()
