@@ -164,13 +164,14 @@ def test_customer_without_profile_cannot_be_invoiced(infra):
 
 def test_pdf_lost_at_issue_is_stored_again_on_first_download(make_customer):
     from billing.domain.caller import Caller
-    from billing.services.invoices.query import pdf_download_url
+    from billing.services.invoices.query import pdf_download
 
     user = make_customer(25_000)
     invoice = generate_invoice(user, OCTOBER, today=ISSUED)
     storage().client.delete_object(Bucket=storage().bucket, Key=invoice["pdf_key"])  # as if the upload had failed
     assert not storage().exists(invoice["pdf_key"])
-    url = pdf_download_url(Caller(user, frozenset()), invoice["id"])
+    kind, url = pdf_download(Caller(user, frozenset()), invoice["id"])
+    assert kind == "redirect"
     assert storage().exists(invoice["pdf_key"]) and invoice["pdf_key"].split("/")[-1] in url
     assert "19,80 €" in pdf_text(invoice["pdf_key"])
 
@@ -197,7 +198,9 @@ def test_smtp_down_still_records_the_document_and_the_retry_sends_the_mail(make_
     invoice = generate_invoice(user, OCTOBER, send_requested=True, today=ISSUED)
     monkeypatch.setenv("SMTP_PORT", str(free_port()))  # nothing listens there
     settings.cache_clear()
-    with pytest.raises(OSError):
+    from billing.domain.errors import EmailFailed
+
+    with pytest.raises(EmailFailed):  # after the retries with backoff
         record_stored_document(invoice["pdf_key"])
     with db.transaction() as tx:
         row = tx.one("SELECT document_recorded_at, emailed_at FROM invoices WHERE id = CAST(:id AS uuid)", id=invoice["id"])

@@ -36,6 +36,10 @@ class Settings:
     s3_force_path_style: bool
     smtp_host: str
     smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    email_provider: str  # smtp | ses
+    ses_endpoint_url: str | None
     mail_from: str
     tax_rate: Decimal
     due_days: int
@@ -67,7 +71,11 @@ class Settings:
             s3_force_path_style=provider == "minio" or _env("S3_FORCE_PATH_STYLE", "false") == "true",
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "1025")),
-            mail_from=_env("MAIL_FROM", "billing@twinmcp.example"),
+            smtp_user=os.environ.get("SMTP_USER") or None,
+            smtp_password=os.environ.get("SMTP_PASS") or None,
+            email_provider=_env("EMAIL_PROVIDER", "smtp").lower(),
+            ses_endpoint_url=os.environ.get("SES_ENDPOINT_URL") or None,
+            mail_from=_env("INVOICE_EMAIL_FROM", _env("SMTP_FROM", _env("MAIL_FROM", "billing@twinmcp.example"))),
             tax_rate=Decimal(_env("TAX_RATE", "0.20")),
             due_days=int(_env("DUE_DAYS", "30")),
             presign_seconds=int(_env("PRESIGN_SECONDS", "900")),

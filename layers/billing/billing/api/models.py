@@ -9,7 +9,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from pydantic.alias_generators import to_camel
 
 from billing.domain.period import Period
+from billing.services.credits.grant import CreditInput
 from billing.services.customers.upsert import CustomerInput
+from billing.services.payments.record import PaymentInput
 from billing.services.usage.ingest import MAX_EVENTS, UsageEvent
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -85,6 +87,38 @@ class InvoiceCreateIn(In):
     user_id: UUID | None = None
     period: PeriodIn
     send_immediately: bool = False
+    finalize: bool = True
+
+
+class InvoicePatchIn(In):
+    status: InvoiceStatus | None = None
+    due_date: date | None = None
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+MinorAmount = Annotated[int, Field(strict=True, ge=1, le=10**12)]
+
+
+class PaymentIn(In):
+    amount: MinorAmount
+    currency: Currency
+    provider: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}$")]
+    provider_transaction_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    status: Literal["COMPLETED", "FAILED", "PENDING", "REFUNDED"] = "COMPLETED"
+
+    def to_domain(self) -> PaymentInput:
+        return PaymentInput(self.amount, self.currency, self.provider, self.provider_transaction_id, self.status)
+
+
+class CreditIn(In):
+    amount: MinorAmount
+    currency: Currency
+    type: Literal["PROMOTIONAL", "REFUND", "COMPENSATION", "ADJUSTMENT"]
+    reason: Text
+    expires_at: date | None = None
+
+    def to_domain(self) -> CreditInput:
+        return CreditInput(self.amount, self.currency, self.type, self.reason, self.expires_at)
 
 
 class InvoiceListQuery(In):
@@ -120,6 +154,17 @@ class DocumentOut(Out):
     recorded_at: datetime | None
 
 
+class CreditNoteOut(Out):
+    id: str
+    number: str
+    issue_date: date
+    subtotal: int
+    tax: int
+    total: int
+    document_key: str
+    recorded_at: datetime | None
+
+
 class InvoiceOut(Out):
     id: str
     number: str | None
@@ -131,13 +176,19 @@ class InvoiceOut(Out):
     due_date: date | None
     subtotal: int
     tax_rate: str
+    tax_category: str
+    tax_mention: str | None
     tax: int
     total: int
+    credits_applied: int
     amount_due: int
+    amount_paid: int
     notes: str | None
     send_requested: bool
+    emailed_at: datetime | None
     items: list[ItemOut] | None = None
     document: DocumentOut | None
+    credit_note: CreditNoteOut | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -149,8 +200,11 @@ class InvoiceOut(Out):
             currency=row["currency"].strip(),
             period=PeriodOut(type=row["period_type"], start_date=row["period_start"], end_date=row["period_end"]),
             issue_date=row["issue_date"], due_date=row["due_date"], subtotal=row["subtotal_minor"],
-            tax_rate=str(row["tax_rate"].normalize()), tax=row["tax_minor"], total=row["total_minor"],
-            amount_due=row["total_minor"], notes=row["notes"], send_requested=row["send_requested"],
+            tax_rate=str(row["tax_rate"].normalize()), tax_category=row["tax_category"],
+            tax_mention=row["tax_mention"], tax=row["tax_minor"], total=row["total_minor"],
+            credits_applied=row["credits_applied_minor"],
+            amount_due=row["total_minor"] - row["credits_applied_minor"], amount_paid=row["paid_minor"],
+            notes=row["notes"], send_requested=row["send_requested"], emailed_at=row["emailed_at"],
             items=None if items is None else [
                 ItemOut(position=i["position"], kind=i["kind"], description=i["description"], quantity=i["quantity"],
                         unit_price=i["unit_price_minor"], base_quantity=i["base_quantity"], amount=i["amount_minor"])
@@ -159,6 +213,12 @@ class InvoiceOut(Out):
             document=None if not row["pdf_key"] else DocumentOut(
                 key=row["pdf_key"], size=row["pdf_size"], sha256=row["pdf_sha256"], etag=row["pdf_etag"],
                 recorded_at=row["document_recorded_at"],
+            ),
+            credit_note=None if not row.get("credit_note") else CreditNoteOut(
+                id=row["credit_note"]["id"], number=row["credit_note"]["number"],
+                issue_date=row["credit_note"]["issue_date"], subtotal=row["credit_note"]["subtotal_minor"],
+                tax=row["credit_note"]["tax_minor"], total=row["credit_note"]["total_minor"],
+                document_key=row["credit_note"]["pdf_key"], recorded_at=row["credit_note"]["document_recorded_at"],
             ),
             created_at=row["created_at"], updated_at=row["updated_at"],
         )
@@ -215,3 +275,56 @@ class CustomerOut(Out):
 class UsageOut(Out):
     accepted: int
     duplicates: int
+
+
+class PaymentOut(Out):
+    id: str
+    invoice_id: str
+    amount: int
+    currency: str
+    status: str
+    provider: str
+    provider_transaction_id: str
+    received_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "PaymentOut":
+        return cls(id=row["id"], invoice_id=row["invoice_id"], amount=row["amount_minor"],
+                   currency=row["currency"].strip(), status=row["status"], provider=row["provider"],
+                   provider_transaction_id=row["provider_transaction_id"], received_at=row["received_at"])
+
+
+class CreditOut(Out):
+    id: str
+    user_id: str
+    type: str
+    amount: int
+    remaining: int
+    currency: str
+    reason: str
+    expires_at: date | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "CreditOut":
+        return cls(id=row["id"], user_id=row["user_id"], type=row["type"], amount=row["amount_minor"],
+                   remaining=row["remaining_minor"], currency=row["currency"].strip(), reason=row["reason"],
+                   expires_at=row["expires_on"], created_at=row["created_at"])
+
+
+class AlertOut(Out):
+    id: str
+    user_id: str
+    type: str
+    message: str
+    invoice_id: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class AlertList(Out):
+    items: list[AlertOut]
+
+
+class AlertQuery(In):
+    user_id: UUID | None = None

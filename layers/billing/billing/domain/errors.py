@@ -97,6 +97,22 @@ class InvalidTransition(BillingError):
         super().__init__(f"Cannot move an invoice from {current} to {target}", **{"from": current, "to": target})
 
 
+class InvoiceImmutable(BillingError):
+    code, title, status = "invoice_immutable", "An issued invoice cannot be edited", 409
+
+
+class InvoiceNotPayable(BillingError):
+    code, title, status = "invoice_not_payable", "This invoice cannot take payments", 409
+
+
+class CurrencyMismatch(BillingError):
+    code, title = "currency_mismatch", "The currency does not match"
+
+
+class EmailFailed(BillingError):
+    code, title, status = "email_failed", "The e-mail could not be delivered", 502
+
+
 class DocumentNotReady(BillingError):
     code, title, status = "document_not_ready", "The invoice PDF is not stored yet", 409
 

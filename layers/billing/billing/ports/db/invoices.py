@@ -13,21 +13,28 @@ INVOICE_COLUMNS = """
     i.period_type, i.period_start, i.period_end, i.issue_date, i.due_date,
     i.subtotal_minor, i.tax_rate, i.tax_minor, i.total_minor, i.notes, i.send_requested,
     i.buyer, i.seller, i.locale, i.pdf_key, i.pdf_size, i.pdf_sha256, i.pdf_etag,
-    i.document_recorded_at, i.emailed_at, i.issued_at, i.paid_at, i.cancelled_at, i.created_at, i.updated_at
+    i.document_recorded_at, i.emailed_at, i.issued_at, i.paid_at, i.cancelled_at, i.created_at, i.updated_at,
+    i.tax_category, i.tax_mention, i.credits_applied_minor,
+    (SELECT COALESCE(sum(CASE p.status WHEN 'COMPLETED' THEN p.amount_minor WHEN 'REFUNDED' THEN -p.amount_minor
+                              ELSE 0 END), 0)
+       FROM payments p WHERE p.invoice_id = i.id) AS paid_minor
 """
 
 
 def insert_draft(tx: Tx, *, user_id: str, currency: str, period_type: str, period_start: date, period_end: date,
                  subtotal_minor: int, tax_rate: Decimal, tax_minor: int, total_minor: int, send_requested: bool,
-                 buyer: dict[str, Any], seller: dict[str, Any], locale: str) -> str:
+                 buyer: dict[str, Any], seller: dict[str, Any], locale: str, tax_category: str,
+                 tax_mention: str | None) -> str:
     return tx.value(
         "INSERT INTO invoices (user_id, currency, period_type, period_start, period_end, subtotal_minor, tax_rate,"
-        " tax_minor, total_minor, send_requested, buyer, seller, locale) "
+        " tax_minor, total_minor, send_requested, buyer, seller, locale, tax_category, tax_mention) "
         "VALUES (CAST(:user_id AS uuid), :currency, :period_type, :period_start, :period_end, :subtotal, :tax_rate,"
-        " :tax, :total, :send, CAST(:buyer AS jsonb), CAST(:seller AS jsonb), :locale) RETURNING id::text",
+        " :tax, :total, :send, CAST(:buyer AS jsonb), CAST(:seller AS jsonb), :locale, :category, :mention)"
+        " RETURNING id::text",
         user_id=user_id, currency=currency, period_type=period_type, period_start=period_start,
         period_end=period_end, subtotal=subtotal_minor, tax_rate=tax_rate, tax=tax_minor, total=total_minor,
         send=send_requested, buyer=json.dumps(buyer), seller=json.dumps(seller), locale=locale,
+        category=tax_category, mention=tax_mention,
     )
 
 
@@ -83,7 +90,7 @@ def items(tx: Tx, invoice_id: str) -> list[dict[str, Any]]:
 def mark_issued(tx: Tx, invoice_id: str, *, number: str, issue_date: date, due_date: date, pdf_key: str,
                 issued_at: datetime) -> None:
     tx.execute(
-        "UPDATE invoices SET status = 'SENT', number = :number, issue_date = :issue, due_date = :due,"
+        "UPDATE invoices SET status = 'SENT', number = :number, issue_date = :issue, due_date = COALESCE(due_date, :due),"
         " pdf_key = :key, issued_at = :at, updated_at = now() WHERE id = CAST(:id AS uuid) AND status = 'DRAFT'",
         id=invoice_id, number=number, issue=issue_date, due=due_date, key=pdf_key, at=issued_at,
     )
@@ -123,3 +130,35 @@ def page(tx: Tx, *, user_id: str | None, status: str | None, limit: int,
         "ORDER BY i.created_at DESC, i.id DESC LIMIT :limit",
         **params,
     )
+
+
+def set_status(tx: Tx, invoice_id: str, status: str) -> None:
+    """Moves the status and stamps when it became PAID or CANCELLED (cleared again when a refund reopens it)."""
+    tx.execute(
+        "UPDATE invoices SET status = CAST(:status AS invoice_status),"
+        " paid_at = CASE WHEN :status = 'PAID' THEN COALESCE(paid_at, now()) ELSE NULL END,"
+        " cancelled_at = CASE WHEN :status = 'CANCELLED' THEN now() ELSE cancelled_at END,"
+        " updated_at = now() WHERE id = CAST(:id AS uuid)",
+        id=invoice_id, status=status,
+    )
+
+
+def set_fields(tx: Tx, invoice_id: str, **fields: Any) -> None:
+    """Updates the editable fields given (due_date, notes, send_requested)."""
+    allowed = {"due_date", "notes", "send_requested"}
+    if not fields:
+        return
+    if not set(fields) <= allowed:
+        raise ValueError(f"not editable: {sorted(set(fields) - allowed)}")
+    assignments = ", ".join(f"{name} = :{name}" for name in sorted(fields))
+    tx.execute(f"UPDATE invoices SET {assignments}, updated_at = now() WHERE id = CAST(:id AS uuid)",
+               id=invoice_id, **fields)
+
+
+def set_credits_applied(tx: Tx, invoice_id: str, amount_minor: int) -> None:
+    tx.execute("UPDATE invoices SET credits_applied_minor = :a WHERE id = CAST(:id AS uuid)", id=invoice_id,
+               a=amount_minor)
+
+
+def set_emailed(tx: Tx, invoice_id: str) -> None:
+    tx.execute("UPDATE invoices SET emailed_at = now() WHERE id = CAST(:id AS uuid)", id=invoice_id)

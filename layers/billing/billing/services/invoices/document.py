@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -11,9 +11,11 @@ from aws_lambda_powertools import Logger
 from billing.domain import format as fmt
 from billing.domain.ids import is_uuid
 from billing.domain.money import Money
-from billing.ports import mail, pdf
-from billing.ports.db import Database, database, invoices
+from billing.ports import pdf
+from billing.ports.db import Database, credit_notes, database, invoices
 from billing.ports.storage import Storage, storage
+
+from .email import email_invoice
 
 logger = Logger(child=True)
 
@@ -27,7 +29,10 @@ LABELS = {
         "penalties": "En cas de retard de paiement, pénalités au taux de trois fois le taux d'intérêt légal, "
                      "exigibles sans rappel. Pas d'escompte pour paiement anticipé.",
         "indemnity": "Indemnité forfaitaire pour frais de recouvrement : 40 € (art. L441-10 et D441-5 du Code de commerce).",
-        "to": "au",
+        "to": "au", "credits": "Avoirs et crédits déduits", "draft": "BROUILLON", "draft_title": "Brouillon de facture",
+        "credit_note": "Avoir", "credit_note_number": "N° d'avoir", "original_invoice": "Facture d'origine",
+        "cancellation": "Annulation de la facture {number}", "credit_total": "Total de l'avoir TTC",
+        "vat_exempt": "TVA non applicable",
     },
     "en": {
         "title": "Invoice", "number": "Invoice number", "issued": "Issue date", "due": "Due date",
@@ -38,7 +43,10 @@ LABELS = {
         "penalties": "Late payment penalties at three times the French legal interest rate, due without reminder. "
                      "No discount for early payment.",
         "indemnity": "Fixed compensation for recovery costs: €40 (French Commercial Code, art. L441-10 and D441-5).",
-        "to": "to",
+        "to": "to", "credits": "Credits applied", "draft": "DRAFT", "draft_title": "Draft invoice",
+        "credit_note": "Credit note", "credit_note_number": "Credit note number", "original_invoice": "Original invoice",
+        "cancellation": "Cancellation of invoice {number}", "credit_total": "Credit note total",
+        "vat_exempt": "No VAT",
     },
 }
 
@@ -49,20 +57,28 @@ def document_key(user_id: str, invoice_id: str, number: str, at: datetime) -> st
 
 
 def render_context(invoice: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the template prints for an invoice (a DRAFT prints as a watermarked preview)."""
     locale, currency = invoice["locale"], invoice["currency"]
     labels = LABELS["fr" if locale.startswith("fr") else "en"]
 
     def m(minor: int) -> str:
         return fmt.money(Money(minor, currency), locale)
 
-    rate = Decimal(invoice["tax_rate"]) * 100
+    draft = invoice["status"] == "DRAFT"
+    issue_date = invoice["issue_date"] or date.today()
+    credits = invoice.get("credits_applied_minor") or 0
     return {
         "l": labels,
-        "invoice": invoice,
+        "title": labels["draft_title"] if draft else labels["title"],
+        "number_label": labels["number"],
+        "number": invoice["number"] or "—",
+        "watermark": labels["draft"] if draft else None,
+        "reference": None,
+        "locale": locale,
         "seller": invoice["seller"],
         "buyer": invoice["buyer"],
-        "issue_date": fmt.day(invoice["issue_date"], locale),
-        "due_date": fmt.day(invoice["due_date"], locale),
+        "issue_date": fmt.day(issue_date, locale),
+        "due_date": fmt.day(invoice["due_date"], locale) if invoice["due_date"] else "—",
         "period": f"{fmt.day(invoice['period_start'], locale)} {labels['to']} {fmt.day(invoice['period_end'], locale)}",
         "lines": [
             {
@@ -74,11 +90,40 @@ def render_context(invoice: dict[str, Any], items: list[dict[str, Any]]) -> dict
             for it in items
         ],
         "subtotal": m(invoice["subtotal_minor"]),
-        "vat_rate": f"{rate.normalize():f} %",
+        "vat_label": f"{labels['vat']} {_percent(invoice['tax_rate'])}" if invoice["tax_minor"] or
+                     invoice.get("tax_category", "S") == "S" else labels["vat_exempt"],
         "tax": m(invoice["tax_minor"]),
+        "total_label": labels["total"],
         "total": m(invoice["total_minor"]),
-        "amount_due": m(invoice["total_minor"]),
+        "credits": m(-credits) if credits else None,
+        "amount_due": m(invoice["total_minor"] - credits),
+        "tax_mention": invoice.get("tax_mention"),
+        "payment": True,
     }
+
+
+def credit_note_context(invoice: dict[str, Any], note: dict[str, Any]) -> dict[str, Any]:
+    """A credit note prints like its invoice, with one line that cancels what remained due on it."""
+    context = render_context({**invoice, "status": "CANCELLED", "credits_applied_minor": 0}, [])
+    labels, locale = context["l"], invoice["locale"]
+
+    def m(minor: int) -> str:
+        return fmt.money(Money(minor, note["currency"]), locale)
+
+    context.update(
+        title=labels["credit_note"], number_label=labels["credit_note_number"], number=note["number"],
+        reference=(labels["original_invoice"], invoice["number"]), issue_date=fmt.day(note["issue_date"], locale),
+        due_date="—",
+        lines=[{"description": labels["cancellation"].format(number=invoice["number"]), "quantity": "1",
+                "unit_price": m(note["subtotal_minor"]), "amount": m(note["subtotal_minor"])}],
+        subtotal=m(note["subtotal_minor"]), tax=m(note["tax_minor"]), total_label=labels["credit_total"],
+        total=m(note["total_minor"]), credits=None, amount_due=None, payment=False,
+    )
+    return context
+
+
+def _percent(rate: Any) -> str:
+    return f"{(Decimal(rate) * 100).normalize():f} %"
 
 
 def render_pdf(invoice: dict[str, Any], items: list[dict[str, Any]]) -> bytes:
@@ -88,20 +133,33 @@ def render_pdf(invoice: dict[str, Any], items: list[dict[str, Any]]) -> bytes:
 def store_document(invoice: dict[str, Any], *, store: Storage | None = None) -> str:
     """Render the issued invoice (with its items) and put it at the key chosen when it was issued. Safe to repeat."""
     body = render_pdf(invoice, invoice["items"])
+    return _put_pdf(store or storage(), invoice["pdf_key"], body, kind="invoice", document_id=invoice["id"],
+                    invoice=invoice, number=invoice["number"], status=invoice["status"],
+                    total_minor=invoice["total_minor"])
+
+
+def store_credit_note(invoice: dict[str, Any], note: dict[str, Any], *, store: Storage | None = None) -> str:
+    body = pdf.html_to_pdf(pdf.render_html("invoice.html", credit_note_context(invoice, note)))
+    return _put_pdf(store or storage(), note["pdf_key"], body, kind="credit-note", document_id=note["id"],
+                    invoice=invoice, number=note["number"], status="ISSUED", total_minor=note["total_minor"])
+
+
+def _put_pdf(store: Storage, key: str, body: bytes, *, kind: str, document_id: str, invoice: dict[str, Any],
+             number: str, status: str, total_minor: int) -> str:
     digest = hashlib.sha256(body).hexdigest()
-    generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    (store or storage()).put(
-        invoice["pdf_key"], body,
+    store.put(
+        key, body,
         metadata={
-            "invoice-id": invoice["id"], "invoice-number": invoice["number"], "user-id": invoice["user_id"],
-            "generated-at": generated_at, "file-size": str(len(body)), "status": invoice["status"],
-            "total": str(invoice["total_minor"]), "currency": invoice["currency"], "sha256": digest,
+            "document-type": kind, "document-id": document_id, "invoice-id": invoice["id"],
+            "invoice-number": invoice["number"], "document-number": number, "user-id": invoice["user_id"],
+            "generated-at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "file-size": str(len(body)),
+            "status": status, "total": str(total_minor), "currency": invoice["currency"], "sha256": digest,
         },
-        tags={"type": "invoice", "userId": invoice["user_id"], "invoiceId": invoice["id"], "status": invoice["status"]},
+        tags={"type": kind.replace("-", "_"), "userId": invoice["user_id"], "invoiceId": invoice["id"],
+              "status": status},
     )
-    logger.info("invoice document stored", extra={"invoice_id": invoice["id"], "key": invoice["pdf_key"],
-                                                   "size": len(body)})
-    return invoice["pdf_key"]
+    logger.info("document stored", extra={"kind": kind, "document_id": document_id, "key": key, "size": len(body)})
+    return key
 
 
 def record_stored_document(key: str, *, db: Database | None = None, store: Storage | None = None) -> str:
@@ -118,6 +176,8 @@ def record_stored_document(key: str, *, db: Database | None = None, store: Stora
         logger.error("stored document does not match its metadata", extra={"key": key})
         return "corrupt"
     invoice_id = meta.get("invoice-id", "")
+    if meta.get("document-type") == "credit-note":
+        return _record_credit_note(meta.get("document-id", ""), key, obj, digest, db)
     with db.transaction() as tx:
         invoice = invoices.get(tx, invoice_id) if is_uuid(invoice_id) else None
         if invoice is None or invoice["pdf_key"] != key:
@@ -126,6 +186,16 @@ def record_stored_document(key: str, *, db: Database | None = None, store: Stora
         recorded = invoices.record_document(tx, invoice_id, key, obj.size, digest, obj.etag)
     if invoice["send_requested"]:
         send_once(invoice_id, obj.body, db=db)
+    return "recorded" if recorded else "duplicate"
+
+
+def _record_credit_note(note_id: str, key: str, obj, digest: str, db: Database) -> str:
+    with db.transaction() as tx:
+        note = credit_notes.get(tx, note_id) if is_uuid(note_id) else None
+        if note is None or note["pdf_key"] != key:
+            logger.warning("document for no known credit note", extra={"key": key})
+            return "unknown"
+        recorded = credit_notes.record_document(tx, note_id, key, obj.size, digest, obj.etag)
     return "recorded" if recorded else "duplicate"
 
 
@@ -139,15 +209,3 @@ def send_once(invoice_id: str, body: bytes, *, db: Database) -> bool:
         email_invoice(invoice, body)
         invoices.mark_emailed(tx, invoice_id)
     return True
-
-
-def email_invoice(invoice: dict[str, Any], body: bytes) -> None:
-    fr = invoice["locale"].startswith("fr")
-    total = fmt.money(Money(invoice["total_minor"], invoice["currency"]), invoice["locale"])
-    subject = f"{'Facture' if fr else 'Invoice'} {invoice['number']} — {total}"
-    text = (
-        f"Bonjour,\n\nVeuillez trouver ci-joint la facture {invoice['number']} d'un montant de {total}.\n"
-        if fr else
-        f"Hello,\n\nPlease find attached invoice {invoice['number']} for {total}.\n"
-    )
-    mail.send(invoice["buyer"]["email"], subject, text, (f"{invoice['number']}.pdf", body, "application/pdf"))

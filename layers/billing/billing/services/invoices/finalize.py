@@ -1,4 +1,4 @@
-"""Issue a DRAFT: give it the next gapless number, freeze it, then render and store its PDF."""
+"""Issue a DRAFT: apply credits, give it the next gapless number, freeze it, then render and store its PDF."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -10,7 +10,8 @@ from billing.config import settings
 from billing.domain.errors import DependencyUnavailable, InvoiceNotFound
 from billing.domain.numbering import format_number
 from billing.domain.status import check_transition
-from billing.ports.db import Database, database, invoices, numbers
+from billing.domain.credits import allocate
+from billing.ports.db import Database, credits, database, invoices, numbers
 
 from .document import document_key, store_document
 
@@ -28,6 +29,10 @@ def issue_invoice(invoice_id: str, *, today: date | None = None, db: Database | 
         if invoice is None:
             raise InvoiceNotFound()
         check_transition(invoice["status"], "SENT")
+        applications = allocate(credits.available_for_update(tx, invoice["user_id"], invoice["currency"]),
+                                invoice["total_minor"], today)
+        credits.record_applications(tx, invoice_id, applications)
+        invoices.set_credits_applied(tx, invoice_id, sum(amount for _, amount in applications))
         number = format_number("INV", today.year, numbers.next_value(tx, "INV", today.year))
         invoices.mark_issued(
             tx, invoice_id, number=number, issue_date=today,

@@ -9,6 +9,7 @@ from billing.config import settings
 from billing.domain.errors import CustomerNotFound, InvalidPeriod, InvoiceExists, NoActiveSubscription, PeriodOverlap
 from billing.domain.period import Period
 from billing.domain.pricing import lines_for, totals
+from billing.domain.tax import treatment
 from billing.ports.db import Database, Tx, database, violates
 from billing.ports.db import customers, invoices, usage
 from billing.ports.db.plans import get_plan
@@ -60,7 +61,8 @@ def _insert_draft(tx: Tx, user_id: str, period: Period, send_requested: bool, cf
         # Before the first subscription, only a period with recorded usage is billable.
         raise NoActiveSubscription(f"The subscription of {user_id} starts on {subscription['started_on']}")
     lines = lines_for(plan, subscription["interval"], subscription["started_on"], period, requests, profile["locale"])
-    sums = totals(lines, plan.currency, cfg.tax_rate)
+    vat = treatment(profile["country"], profile["vat_number"], cfg.tax_rate, cfg.seller.country)
+    sums = totals(lines, plan.currency, vat.rate)
     try:
         with tx.savepoint():
             invoice_id = invoices.insert_draft(
@@ -68,7 +70,8 @@ def _insert_draft(tx: Tx, user_id: str, period: Period, send_requested: bool, cf
                 period_start=period.start, period_end=period.end, subtotal_minor=sums.subtotal.minor,
                 tax_rate=sums.tax_rate, tax_minor=sums.tax.minor, total_minor=sums.total.minor,
                 send_requested=send_requested, buyer={k: profile.get(k) for k in BUYER_FIELDS},
-                seller=asdict(cfg.seller), locale=profile["locale"],
+                seller=asdict(cfg.seller), locale=profile["locale"], tax_category=vat.category,
+                tax_mention=vat.mention_for(profile["locale"]),
             )
     except Exception as exc:
         if violates(exc, "invoices_one_per_period") or violates(exc, "invoices_no_overlap"):

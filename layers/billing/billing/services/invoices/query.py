@@ -9,13 +9,10 @@ from billing.config import settings
 from billing.domain.caller import Caller
 from billing.domain.errors import DocumentNotReady, InvalidRequest, InvoiceNotFound
 from billing.domain.ids import is_uuid
-from billing.ports.db import Database, database, invoices
+from billing.ports.db import Database, credit_notes, database, invoices
 from billing.ports.storage import Storage, storage
 
-from .document import store_document
-
-MAX_LIMIT = 100
-
+from .document import render_pdf, store_document
 
 def get_invoice(caller: Caller, invoice_id: str, *, db: Database | None = None) -> dict[str, Any]:
     with (db or database()).transaction() as tx:
@@ -23,6 +20,7 @@ def get_invoice(caller: Caller, invoice_id: str, *, db: Database | None = None) 
         if invoice is None or not caller.may_see(invoice["user_id"]):
             raise InvoiceNotFound()  # another customer's invoice does not exist for this caller
         invoice["items"] = invoices.items(tx, invoice_id)
+        invoice["credit_note"] = credit_notes.for_invoice(tx, invoice_id)
     return invoice
 
 
@@ -37,15 +35,19 @@ def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, li
     return rows, encode_cursor(rows[-1]) if more and rows else None
 
 
-def pdf_download_url(caller: Caller, invoice_id: str, *, db: Database | None = None,
-                     store: Storage | None = None) -> str:
+def pdf_download(caller: Caller, invoice_id: str, *, db: Database | None = None,
+                 store: Storage | None = None) -> tuple[str, str | bytes]:
+    """("redirect", presigned URL) for an issued invoice, ("preview", PDF bytes) for a DRAFT."""
     invoice = get_invoice(caller, invoice_id, db=db)
+    if invoice["status"] == "DRAFT":
+        return "preview", render_pdf(invoice, invoice["items"])  # marked DRAFT / BROUILLON, stored nowhere
     if not invoice["pdf_key"]:
-        raise DocumentNotReady("This invoice has no issued PDF yet")
+        raise DocumentNotReady("This invoice has no PDF")
     store = store or storage()
     if invoice["document_recorded_at"] is None and not store.exists(invoice["pdf_key"]):
         store_document(invoice, store=store)  # its upload failed when it was issued
-    return store.presigned_url(invoice["pdf_key"], settings().presign_seconds, filename=f"{invoice['number']}.pdf")
+    return "redirect", store.presigned_url(invoice["pdf_key"], settings().presign_seconds,
+                                           filename=f"{invoice['number']}.pdf")
 
 
 def encode_cursor(row: dict[str, Any]) -> str:

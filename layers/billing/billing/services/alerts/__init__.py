@@ -1,0 +1,1 @@
+"""Billing alert use cases."""
