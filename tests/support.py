@@ -47,3 +47,25 @@ def http_event(method: str, path: str, *, route: str, body: Any = None, query: d
         event["body"] = body if isinstance(body, str) else json.dumps(body)
         event["headers"]["content-type"] = "application/json"
     return event
+
+
+def call(route_key: str, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Invoke the function that template.yaml routes `route_key` to, as the gateway would; (status, JSON body)."""
+    from billing.devstack.lambda_runtime import LambdaContext, handler_of
+    from billing.devstack.template import http_routes, load_template
+
+    function = {r.route_key: r.function for r in http_routes(load_template(ROOT / "template.yaml"), ROOT)}[route_key]
+    reply = handler_of(function)(event, LambdaContext(function))
+    body = reply.get("body") or ""
+    is_json = "json" in (reply.get("headers") or {}).get("Content-Type", "application/json")
+    return reply["statusCode"], (json.loads(body) if body and is_json and not reply.get("isBase64Encoded") else
+                                 {"raw": reply})
+
+
+def api(method: str, path: str, route: str, caller: dict[str, str] | None, body: Any = None,
+        query: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    """call() with the event built from a concrete path and its route template."""
+    names = [part[1:-1] for part in route.split("/") if part.startswith("{")]
+    values = [v for r, v in zip(route.split("/"), path.split("/")) if r.startswith("{")]
+    return call(f"{method} {route}", http_event(method, path, route=route, body=body, query=query,
+                                                  path_params=dict(zip(names, values)) or None, caller=caller))

@@ -48,6 +48,12 @@ def make_customer(db):
     with db.transaction() as tx:
         for user_id in created:
             for sql in (
+                "DELETE FROM credit_applications WHERE invoice_id IN"
+                " (SELECT id FROM invoices WHERE user_id = CAST(:u AS uuid))",
+                "DELETE FROM credits WHERE user_id = CAST(:u AS uuid)",
+                "DELETE FROM payments WHERE invoice_id IN (SELECT id FROM invoices WHERE user_id = CAST(:u AS uuid))",
+                "DELETE FROM credit_notes WHERE user_id = CAST(:u AS uuid)",
+                "DELETE FROM billing_alerts WHERE user_id = CAST(:u AS uuid)",
                 "DELETE FROM invoice_items WHERE invoice_id IN (SELECT id FROM invoices WHERE user_id = CAST(:u AS uuid))",
                 "DELETE FROM invoices WHERE user_id = CAST(:u AS uuid)",
                 "DELETE FROM subscriptions WHERE user_id = CAST(:u AS uuid)",

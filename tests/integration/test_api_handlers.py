@@ -6,18 +6,9 @@ import uuid
 
 import pytest
 
-from billing.devstack.lambda_runtime import LambdaContext, handler_of
-from billing.devstack.template import http_routes, load_template
-from tests.support import ADMIN_ID, ROOT, claims, http_event, load_event
+from tests.support import ADMIN_ID, call, claims, http_event, load_event
 
-ROUTES = {r.route_key: r.function for r in http_routes(load_template(ROOT / "template.yaml"), ROOT)}
 OCTOBER = {"type": "monthly", "startDate": "2026-10-01", "endDate": "2026-10-31"}
-
-
-def call(route_key: str, event: dict) -> tuple[int, dict]:
-    function = ROUTES[route_key]
-    reply = handler_of(function)(event, LambdaContext(function))
-    return reply["statusCode"], (json.loads(reply["body"]) if reply.get("body") else {})
 
 
 def admin():

@@ -15,7 +15,8 @@ def insert(tx: Tx, *, invoice_id: str, user_id: str, number: str, currency: str,
            tax_minor: int, issue_date: date, reason: str | None, pdf_key: str) -> dict[str, Any]:
     return tx.one(
         "INSERT INTO credit_notes (invoice_id, user_id, number, currency, subtotal_minor, tax_minor, total_minor,"
-        " issue_date, reason, pdf_key) VALUES (CAST(:i AS uuid), CAST(:u AS uuid), :n, :c, :s, :t, :s + :t, :d, :r,"
+        " issue_date, reason, pdf_key) VALUES (CAST(:i AS uuid), CAST(:u AS uuid), :n, :c, :s, :t,"
+        " CAST(:s AS bigint) + CAST(:t AS bigint), :d, :r,"
         f" :k) RETURNING {COLUMNS}",
         i=invoice_id, u=user_id, n=number, c=currency, s=subtotal_minor, t=tax_minor, d=issue_date, r=reason,
         k=pdf_key,
