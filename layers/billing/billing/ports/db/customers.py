@@ -41,41 +41,63 @@ def existing_user_ids(tx: Tx, user_ids: list[str]) -> set[str]:
     return {row[0] for row in rows}
 
 
-def live_subscription(tx: Tx, user_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
-    lock = " FOR UPDATE" if for_update else ""
+SEGMENT_COLUMNS = ("id::text AS id, plan_code, interval::text AS interval, status::text AS status, started_on,"
+                   " ended_on, auto_renew")
+
+
+def open_subscription(tx: Tx, user_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    """The segment with no end yet (at most one per customer)."""
     return tx.one(
-        "SELECT id::text AS id, plan_code, interval::text AS interval, status::text AS status, started_on "
-        "FROM subscriptions WHERE user_id = CAST(:id AS uuid) AND status IN ('ACTIVE', 'PAUSED')" + lock,
+        f"SELECT {SEGMENT_COLUMNS} FROM subscriptions WHERE user_id = CAST(:id AS uuid) AND ended_on IS NULL"
+        + (" FOR UPDATE" if for_update else ""),
         id=user_id,
     )
 
 
-def end_subscription(tx: Tx, subscription_id: str, ended_on: date) -> None:
-    tx.execute(
-        "UPDATE subscriptions SET status = 'CANCELLED', ended_on = GREATEST(started_on, CAST(:ended AS date)) "
-        "WHERE id = CAST(:id AS uuid)",
-        id=subscription_id,
-        ended=ended_on,
-    )
-
-
-def start_subscription(tx: Tx, user_id: str, plan_code: str, interval: str, started_on: date) -> None:
-    tx.execute(
-        "INSERT INTO subscriptions (user_id, plan_code, interval, started_on) "
-        "VALUES (CAST(:u AS uuid), :p, CAST(:i AS subscription_interval), :s)",
-        u=user_id, p=plan_code, i=interval, s=started_on,
-    )
-
-
-def subscription_for_period(tx: Tx, user_id: str, period_end: date) -> dict[str, Any] | None:
-    """The subscription in force at the end of the period; before the first one started, the first one."""
+def latest_subscription(tx: Tx, user_id: str) -> dict[str, Any] | None:
     return tx.one(
-        "SELECT s.plan_code, s.interval::text AS interval, s.started_on FROM subscriptions s "
-        "WHERE s.user_id = CAST(:u AS uuid) AND s.status <> 'EXPIRED' "
-        "ORDER BY (s.started_on <= :end) DESC, "
-        "         CASE WHEN s.started_on <= :end THEN s.started_on END DESC NULLS LAST, "
-        "         s.started_on ASC, s.created_at DESC "
-        "LIMIT 1",
-        u=user_id,
-        end=period_end,
+        f"SELECT {SEGMENT_COLUMNS} FROM subscriptions WHERE user_id = CAST(:id AS uuid)"
+        " ORDER BY started_on DESC, created_at DESC LIMIT 1",
+        id=user_id,
+    )
+
+
+def first_subscription(tx: Tx, user_id: str) -> dict[str, Any] | None:
+    return tx.one(
+        f"SELECT {SEGMENT_COLUMNS} FROM subscriptions WHERE user_id = CAST(:id AS uuid)"
+        " ORDER BY started_on, created_at LIMIT 1",
+        id=user_id,
+    )
+
+
+def segments_overlapping(tx: Tx, user_id: str, start: date, end: date) -> list[dict[str, Any]]:
+    return tx.all(
+        f"SELECT {SEGMENT_COLUMNS} FROM subscriptions WHERE user_id = CAST(:u AS uuid)"
+        " AND started_on <= :e AND (ended_on IS NULL OR ended_on >= :s) ORDER BY started_on, created_at",
+        u=user_id, s=start, e=end,
+    )
+
+
+def open_segment(tx: Tx, user_id: str, *, plan_code: str, interval: str, status: str, started_on: date,
+                 auto_renew: bool, ended_on: date | None = None) -> None:
+    tx.execute(
+        "INSERT INTO subscriptions (user_id, plan_code, interval, status, started_on, ended_on, auto_renew) "
+        "VALUES (CAST(:u AS uuid), :p, CAST(:i AS subscription_interval), CAST(:st AS subscription_status), :s, :e, :r)",
+        u=user_id, p=plan_code, i=interval, st=status, s=started_on, e=ended_on, r=auto_renew,
+    )
+
+
+def update_segment(tx: Tx, segment_id: str, *, plan_code: str, interval: str, status: str, auto_renew: bool) -> None:
+    tx.execute(
+        "UPDATE subscriptions SET plan_code = :p, interval = CAST(:i AS subscription_interval),"
+        " status = CAST(:st AS subscription_status), auto_renew = :r WHERE id = CAST(:id AS uuid)",
+        id=segment_id, p=plan_code, i=interval, st=status, r=auto_renew,
+    )
+
+
+def close_segment(tx: Tx, segment_id: str, ended_on: date, status: str | None = None) -> None:
+    tx.execute(
+        "UPDATE subscriptions SET ended_on = GREATEST(started_on, CAST(:ended AS date)),"
+        " status = COALESCE(CAST(:status AS subscription_status), status) WHERE id = CAST(:id AS uuid)",
+        id=segment_id, ended=ended_on, status=status,
     )

@@ -8,7 +8,7 @@ from typing import Any
 from billing.config import settings
 from billing.domain.errors import CustomerNotFound, InvalidPeriod, InvoiceExists, NoActiveSubscription, PeriodOverlap
 from billing.domain.period import Period
-from billing.domain.pricing import lines_for, totals
+from billing.domain.pricing import Segment, lines_for_segments, totals
 from billing.domain.tax import treatment
 from billing.ports.db import Database, Tx, database, violates
 from billing.ports.db import customers, invoices, usage
@@ -52,21 +52,16 @@ def _insert_draft(tx: Tx, user_id: str, period: Period, send_requested: bool, cf
     profile = customers.get_profile(tx, user_id)
     if profile is None:
         raise CustomerNotFound(f"No billing profile for {user_id}")
-    subscription = customers.subscription_for_period(tx, user_id, period.end)
-    plan = subscription and get_plan(tx, subscription["plan_code"])
-    if not plan:
-        raise NoActiveSubscription(f"No subscription for {user_id}")
     requests = usage.requests_in(tx, user_id, period.start, period.end)
-    if period.end < subscription["started_on"] and requests == 0:
-        # Before the first subscription, only a period with recorded usage is billable.
-        raise NoActiveSubscription(f"The subscription of {user_id} starts on {subscription['started_on']}")
-    lines = lines_for(plan, subscription["interval"], subscription["started_on"], period, requests, profile["locale"])
+    segments = _segments(tx, user_id, period, requests)
+    lines = lines_for_segments(segments, period, requests, profile["locale"])
+    currency = segments[-1].plan.currency
     vat = treatment(profile["country"], profile["vat_number"], cfg.tax_rate, cfg.seller.country)
-    sums = totals(lines, plan.currency, vat.rate)
+    sums = totals(lines, currency, vat.rate)
     try:
         with tx.savepoint():
             invoice_id = invoices.insert_draft(
-                tx, user_id=user_id, currency=plan.currency, period_type=period.type,
+                tx, user_id=user_id, currency=currency, period_type=period.type,
                 period_start=period.start, period_end=period.end, subtotal_minor=sums.subtotal.minor,
                 tax_rate=sums.tax_rate, tax_minor=sums.tax.minor, total_minor=sums.total.minor,
                 send_requested=send_requested, buyer={k: profile.get(k) for k in BUYER_FIELDS},
@@ -88,3 +83,21 @@ def _insert_draft(tx: Tx, user_id: str, period: Period, send_requested: bool, cf
         for line in lines
     ])
     return invoice_id
+
+
+def _segments(tx: Tx, user_id: str, period: Period, requests: int) -> list[Segment]:
+    """The stretches of subscription inside the period. Usage recorded before the first subscription began
+    (reported before billing was set up) is billed at the first plan, fee included."""
+    rows = customers.segments_overlapping(tx, user_id, period.start, period.end)
+    if not rows:
+        first = customers.first_subscription(tx, user_id)
+        if first is None or period.end >= first["started_on"] or requests == 0:
+            raise NoActiveSubscription(f"No subscription of {user_id} covers this period")
+        rows = [{**first, "status": "ACTIVE", "started_on": period.start, "ended_on": None}]
+    segments = []
+    for row in rows:
+        plan = get_plan(tx, row["plan_code"])
+        if plan is None:
+            raise NoActiveSubscription(f"Plan {row['plan_code']} is no longer offered")
+        segments.append(Segment(plan, row["interval"], row["status"] != "PAUSED", row["started_on"], row["ended_on"]))
+    return segments
