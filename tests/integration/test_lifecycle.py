@@ -234,7 +234,7 @@ def test_send_emails_html_and_text_with_the_pdf_in_the_customers_language(make_c
     status, sent = api("POST", f"/billing/invoices/{invoice['id']}/send", "/billing/invoices/{id}/send", claims(user))
     assert status == 202 and sent["emailedAt"] is not None
     mails = [email.message_from_bytes(p.read_bytes()) for p in infra.mail_dir.glob("*.eml")]
-    mine = [m for m in mails if m["To"] == "send@acme.example"]
+    mine = [m for m in mails if m["To"] == "send@acme.example" and invoice["number"] in m["Subject"]]
     assert len(mine) == 1 and mine[0]["Subject"].startswith(f"Facture {invoice['number']}")
     kinds = {part.get_content_type() for part in mine[0].walk()}
     assert {"text/plain", "text/html", "application/pdf"} <= kinds

@@ -1,4 +1,4 @@
-"""The `billing` command: migrate, token, stack (the local stack behind `make run`)."""
+"""The `billing` command: migrate, token, schedule, stack (the local stack behind `make run`)."""
 from __future__ import annotations
 
 import argparse
@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     stack.add_argument("--no-seed", action="store_true", help="skip the demo data")
     stack.add_argument("--ready-file", type=Path, help="write the URLs and tokens as JSON here once ready")
 
+    schedule = sub.add_parser("schedule", help="deliver the schedule events of template.yaml to their functions now")
+    schedule.add_argument("functions", nargs="*", help="logical ids (default: every scheduled function)")
+    schedule.add_argument("--date", help="the schedule's date, YYYY-MM-DD (default: now)")
+
     args = parser.parse_args(argv)
     if args.command == "migrate":
         from billing.ports.db.migrate import migrate
@@ -55,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
         except InvalidUserId as exc:
             parser.error(exc.detail)
         print(make_token(settings(), user, admin=args.admin, ttl=args.ttl))
+    elif args.command == "schedule":
+        import json
+        from datetime import datetime, timezone
+
+        from billing.devstack.schedules import run_schedules
+
+        at = datetime.fromisoformat(args.date).replace(hour=3, tzinfo=timezone.utc) if args.date else None
+        print(json.dumps(run_schedules(_project_root(), at, args.functions or None), indent=2, default=str))
     elif args.command == "stack":
         from billing.devstack.stack import StackOptions, run_stack
 

@@ -103,6 +103,10 @@ def start_stack(opts: StackOptions, cleanups: list[Callable[[], Any]], log: Call
     if opts.seed:
         log("Demo data: five customers, last month's usage and invoices")
         seed(opts.today, log=log)
+    from .schedules import run_schedules
+
+    for name, result in run_schedules(opts.root).items():  # once at start; `billing schedule` runs them again
+        log(f"  schedule {name}: {result}")
     admin_token = make_token(cfg, ADMIN_ID, admin=True, ttl=12 * 3600)
     customer_token = make_token(cfg, CUSTOMERS[0][0], ttl=12 * 3600)
     log("")

@@ -8,13 +8,44 @@ from . import Tx
 COLUMNS = ("id::text AS id, user_id::text AS user_id, type::text AS type, message, invoice_id::text AS invoice_id,"
            " created_at, resolved_at")
 
+# For each (customer, month) touched by a batch of usage: the month's requests against the quota of the plan
+# in force, and a USAGE_THRESHOLD alert per threshold crossed, once (the partial unique index).
+THRESHOLD_SQL = """
+WITH touched AS (
+    SELECT DISTINCT u AS user_id, date_trunc('month', m)::date AS month
+    FROM unnest(CAST(:users AS uuid[]), CAST(:months AS date[])) AS t(u, m)
+), totals AS (
+    SELECT t.user_id, t.month, COALESCE(sum(d.requests), 0) AS requests,
+           (SELECT p.included_requests FROM subscriptions s JOIN plans p ON p.code = s.plan_code
+             WHERE s.user_id = t.user_id AND s.started_on <= (t.month + interval '1 month - 1 day')::date
+             ORDER BY s.started_on DESC LIMIT 1) AS included
+    FROM touched t LEFT JOIN usage_daily d
+      ON d.user_id = t.user_id AND d.day >= t.month AND d.day < (t.month + interval '1 month')::date
+    GROUP BY t.user_id, t.month
+)
+INSERT INTO billing_alerts (user_id, type, message, period_start, threshold)
+SELECT user_id, 'USAGE_THRESHOLD', format('%s%% of the %s requests included this month used', th, included),
+       month, th
+FROM totals CROSS JOIN (VALUES (80), (100)) AS th(th)
+WHERE included > 0 AND requests * 100 >= included * th
+ON CONFLICT DO NOTHING
+RETURNING id::text AS id, user_id::text AS user_id, type::text AS type, message, invoice_id::text AS invoice_id,
+          created_at, resolved_at
+"""
 
-def raise_alert(tx: Tx, user_id: str, type: str, message: str, invoice_id: str | None = None) -> dict[str, Any]:
+
+def raise_alert(tx: Tx, user_id: str, type: str, message: str, invoice_id: str | None = None) -> dict[str, Any] | None:
+    """The new alert, or None when this one was already raised (overdue: once per invoice)."""
     return tx.one(
         "INSERT INTO billing_alerts (user_id, type, message, invoice_id) "
-        f"VALUES (CAST(:u AS uuid), CAST(:t AS billing_alert_type), :m, CAST(:i AS uuid)) RETURNING {COLUMNS}",
+        "VALUES (CAST(:u AS uuid), CAST(:t AS billing_alert_type), :m, CAST(:i AS uuid)) "
+        f"ON CONFLICT DO NOTHING RETURNING {COLUMNS}",
         u=user_id, t=type, m=message, i=invoice_id,
     )
+
+
+def raise_usage_thresholds(tx: Tx, user_ids: list[str], months: list) -> list[dict[str, Any]]:
+    return tx.all(THRESHOLD_SQL, users=user_ids, months=months)
 
 
 def for_user(tx: Tx, user_id: str | None, limit: int = 100) -> list[dict[str, Any]]:

@@ -6,10 +6,11 @@ from typing import Any
 
 from billing.domain.errors import InvalidRequest, InvoiceImmutable, InvoiceNotFound
 from billing.domain.status import check_transition
-from billing.ports.db import Database, alerts, database, invoices
+from billing.ports.db import Database, database, invoices
 
 from .cancel import cancel_invoice
 from .finalize import issue_invoice
+from .overdue import remind_overdue
 
 UNSET: Any = object()
 
@@ -32,9 +33,8 @@ def update_invoice(invoice_id: str, *, status: str | None = None, due_date: date
         invoices.set_fields(tx, invoice_id, **fields)
         if status in ("PAID", "OVERDUE") and status != invoice["status"]:
             invoices.set_status(tx, invoice_id, status)
-            if status == "OVERDUE":
-                alerts.raise_alert(tx, invoice["user_id"], "INVOICE_OVERDUE",
-                                   f"Invoice {invoice['number']} is overdue", invoice_id)
+    if status == "OVERDUE" and invoice["status"] != "OVERDUE":
+        remind_overdue(invoice_id, db=db)
     if status == "SENT" and invoice["status"] == "DRAFT":
         return issue_invoice(invoice_id, today=today, db=db)
     if status == "CANCELLED" and invoice["status"] != "CANCELLED":

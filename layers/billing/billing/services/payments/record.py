@@ -8,6 +8,7 @@ from typing import Any
 from billing.domain.errors import CurrencyMismatch, InvoiceNotFound, InvoiceNotPayable
 from billing.domain.status import after_payments
 from billing.ports.db import Database, alerts, database, invoices, payments
+from billing.services.alerts.notify import notify
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,8 @@ class PaymentInput:
 def record_payment(invoice_id: str, data: PaymentInput, *, today: date | None = None,
                    db: Database | None = None) -> tuple[dict[str, Any], bool]:
     """(payment, created): created is False when this provider transaction was already recorded."""
-    today = today or date.today()
-    with (db or database()).transaction() as tx:
+    today, db = today or date.today(), db or database()
+    with db.transaction() as tx:
         invoice = invoices.get(tx, invoice_id, for_update=True)
         if invoice is None:
             raise InvoiceNotFound()
@@ -41,12 +42,13 @@ def record_payment(invoice_id: str, data: PaymentInput, *, today: date | None = 
                                   transaction_id=data.provider_transaction_id)
         if payment is None:  # recorded by a concurrent replay between our look-up and insert
             return payments.find(tx, data.provider, data.provider_transaction_id), False
-        if data.status == "FAILED":
-            alerts.raise_alert(tx, invoice["user_id"], "PAYMENT_FAILED",
-                               f"A payment of invoice {invoice['number']} failed", invoice_id)
+        raised = [alerts.raise_alert(tx, invoice["user_id"], "PAYMENT_FAILED",
+                                     f"A payment of invoice {invoice['number']} failed", invoice_id)
+                  ] if data.status == "FAILED" else []
         paid = invoices.get(tx, invoice_id)["paid_minor"]
         due = invoice["total_minor"] - invoice["credits_applied_minor"]
         status = after_payments(invoice["status"], paid >= due, invoice["due_date"] < today)
         if status != invoice["status"]:
             invoices.set_status(tx, invoice_id, status)
-        return payment, True
+    notify([a for a in raised if a], db=db)
+    return payment, True

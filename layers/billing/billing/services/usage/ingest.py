@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from billing.domain.errors import InvalidRequest, UnknownUser
-from billing.ports.db import Database, database
+from billing.ports.db import Database, alerts, database
+from billing.services.alerts.notify import notify
 from billing.ports.db.customers import existing_user_ids
 from billing.ports.db.usage import insert_events
 
@@ -27,9 +28,10 @@ class IngestResult:
 
 
 def ingest_usage(events: list[UsageEvent], *, db: Database | None = None) -> IngestResult:
+    db = db or database()
     if not 1 <= len(events) <= MAX_EVENTS:
         raise InvalidRequest(f"send between 1 and {MAX_EVENTS} events", code="invalid_events")
-    with (db or database()).transaction() as tx:
+    with db.transaction() as tx:
         users = sorted({e.user_id for e in events})
         missing = sorted(set(users) - existing_user_ids(tx, users))
         if missing:
@@ -41,4 +43,8 @@ def ingest_usage(events: list[UsageEvent], *, db: Database | None = None) -> Ing
             [e.timestamp for e in events],
             [e.requests for e in events],
         )
+        raised = alerts.raise_usage_thresholds(
+            tx, [e.user_id for e in events], [e.timestamp.astimezone(timezone.utc).date() for e in events]
+        ) if accepted else []
+    notify(raised, db=db)
     return IngestResult(accepted=accepted, duplicates=len(events) - accepted)

@@ -1,0 +1,16 @@
+"""EventBridge schedule, daily: overdue invoices (alert + reminder), yearly subscriptions expiring or expired."""
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+
+from billing.services.schedules.daily import run_daily
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@event_parser(model=EventBridgeModel)
+def handler(event: EventBridgeModel, context):
+    summary = run_daily(event.time.date())  # the schedule's own date, so a replayed event reruns that day
+    logger.info("daily billing run", extra=summary)
+    return summary

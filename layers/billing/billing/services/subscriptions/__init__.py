@@ -1,0 +1,1 @@
+"""Subscription use cases run by schedules."""
