@@ -294,3 +294,12 @@ def test_send_through_ses_on_the_moto_api(make_customer, monkeypatch, infra):
         settings.cache_clear()
     assert (status, len(raw_messages_to("ses@acme.example"))) == (202, 1)
     assert sent["emailedAt"] is not None
+
+
+def test_a_jpy_customer_is_invoiced_in_whole_yen(make_customer):
+    user = make_customer(25_000, plan="BASIC_JPY", currency="JPY", country="JP", locale="en-US")
+    invoice = create(user)
+    # fee 1500 + 15,000 over at 80 yen per 1,000 = 1200; export of services: no VAT
+    assert (invoice["currency"], invoice["subtotal"], invoice["tax"], invoice["total"]) == ("JPY", 2700, 0, 2700)
+    text = text_of(storage().get(invoice["document"]["key"]).body)
+    assert "¥2,700" in text and "¥2,700.00" not in text

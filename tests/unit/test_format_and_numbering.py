@@ -79,3 +79,30 @@ def test_is_number_rejects_anything_else(text):
 
 def test_is_number_rejects_a_trailing_newline():
     assert not is_number("INV-2026-000001\n")
+
+
+def test_the_seller_logo_from_configuration_is_inlined_in_the_document(tmp_path, monkeypatch):
+    from datetime import date
+    from decimal import Decimal
+
+    from billing.config import settings
+    from billing.ports.pdf import render_html
+    from billing.services.invoices.document import render_context
+
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    monkeypatch.setenv("SELLER_LOGO_PATH", str(logo))
+    settings.cache_clear()
+    try:
+        invoice = {"locale": "fr-FR", "currency": "EUR", "status": "SENT", "issue_date": date(2026, 11, 1),
+                   "due_date": date(2026, 12, 1), "period_start": date(2026, 10, 1), "period_end": date(2026, 10, 31),
+                   "number": "INV-2026-000001", "seller": {"name": "TwinMCP SAS", "siren": "1", "vat_number": "FR1",
+                   "address_line1": "a", "postal_code": "1", "city": "c", "country": "FR", "email": "e", "iban": "i"},
+                   "buyer": {"name": "Acme", "address_line1": "a", "address_line2": None, "postal_code": "1",
+                             "city": "c", "country": "FR", "email": "e", "siren": None, "vat_number": None}, "subtotal_minor": 0, "tax_rate": Decimal("0.2"), "tax_minor": 0,
+                   "total_minor": 0}
+        html = render_html("invoice.html", render_context(invoice, []))
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+    assert 'src="data:image/svg+xml;base64,' in html and 'alt="TwinMCP SAS"' in html

@@ -23,6 +23,7 @@ class Seller:
     vat_number: str
     email: str
     iban: str
+    logo_path: str | None = None  # PNG or SVG printed on documents
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class Settings:
                 vat_number=_env("SELLER_VAT_NUMBER", "FR32912345678"),
                 email=_env("SELLER_EMAIL", "billing@twinmcp.example"),
                 iban=_env("SELLER_IBAN", "FR7630006000011234567890189"),
+                logo_path=os.environ.get("SELLER_LOGO_PATH") or None,
             ),
         )
 

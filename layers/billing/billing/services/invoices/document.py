@@ -1,13 +1,17 @@
 """The invoice PDF: render it from the frozen invoice, store it, and record it when S3 says it landed."""
 from __future__ import annotations
 
+import base64
 import hashlib
+from functools import lru_cache
+from pathlib import Path
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from billing.config import settings
 from billing.domain import format as fmt
 from billing.domain.ids import is_uuid
 from billing.domain.money import Money
@@ -99,6 +103,7 @@ def render_context(invoice: dict[str, Any], items: list[dict[str, Any]]) -> dict
         "amount_due": m(invoice["total_minor"] - credits),
         "tax_mention": invoice.get("tax_mention"),
         "payment": True,
+        "logo": logo_data_uri(settings().seller.logo_path),
     }
 
 
@@ -120,6 +125,15 @@ def credit_note_context(invoice: dict[str, Any], note: dict[str, Any]) -> dict[s
         total=m(note["total_minor"]), credits=None, amount_due=None, payment=False,
     )
     return context
+
+
+@lru_cache(maxsize=4)
+def logo_data_uri(path: str | None) -> str | None:
+    """The seller's logo inlined, so rendering never fetches anything."""
+    if not path:
+        return None
+    mime = "image/svg+xml" if path.lower().endswith(".svg") else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(Path(path).read_bytes()).decode()}"
 
 
 def _percent(rate: Any) -> str:
