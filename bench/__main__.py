@@ -6,9 +6,11 @@ import importlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 import traceback
+from pathlib import Path
 from datetime import date
 from typing import Any
 
@@ -39,6 +41,17 @@ def _load() -> list[float] | None:
         return None
 
 
+def revision() -> dict[str, Any] | None:
+    """Which code was measured: the commit, and whether the working tree differed from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    try:
+        return {"commit": git("rev-parse", "--short", "HEAD"),
+                "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", "layers", "functions"))}
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def run_one(name: str, smoke: bool) -> dict[str, Any]:
     """A benchmark that raises is reported as missed, with the error, never as a failed run."""
     start = time.perf_counter()
@@ -54,6 +67,7 @@ def run_one(name: str, smoke: bool) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny repetition counts: checks the benchmarks run")
+    parser.add_argument("--output", type=Path, default=RESULTS, help=f"where the JSON goes too (default {RESULTS})")
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"only these benchmarks ({', '.join(BENCHMARKS)}); default all")
     args = parser.parse_args(argv)
@@ -64,13 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "date": date.today().isoformat(),
         "smoke": args.smoke,
+        "revision": revision(),
         "command": " ".join(["python -m bench", *sys.argv[1:]]),
         "results": [run_one(name, args.smoke) for name in (args.names or BENCHMARKS)],
     }
     document["machine"]["load_average_at_end"] = _load()
     text = json.dumps(document, indent=2, ensure_ascii=False)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text + "\n", encoding="utf-8")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text + "\n", encoding="utf-8")
     print(text)
     return 0
 

@@ -10,11 +10,11 @@ from typing import Any
 
 from billing.devstack.template import http_routes, load_template
 
-from .measure import ROOT, failure, figure, log, median, ms, run_python
+from .measure import ROOT, Timed, failure, figure, log, median, ms, run_python
 
 TARGET_MS = 250
 RUNS, SMOKE_RUNS = 15, 3
-IMPORTTIME_RUNS, SMOKE_IMPORTTIME_RUNS = 3, 1
+IMPORTTIME_RUNS = 3  # full runs only: a smoke run lists from its timed runs
 TOP = 5
 
 # What the Lambda runtime does with Handler: app.handler, without the runtime's own bootstrap.
@@ -100,27 +100,36 @@ def _median_listing(listings: list[list[dict[str, Any]]], key: tuple[str, ...], 
 
 
 def bootstrap_modules() -> set[str]:
-    """What the interpreter and the import one-liner load before the module: left out of the listings."""
-    proc = run_python(["-X", "importtime", "-c", IMPORT_FILE.split(";")[0]]).proc
+    """What the interpreter and the stamped one-liner load before the module: left out of the listings."""
+    proc = run_python(["-X", "importtime", "-c", "import time,importlib.util,sys"]).proc
     return {n["module"] for n in parse_importtime(proc.stderr.decode(errors="replace"))}
 
 
-def importtime(module_file: Path, runs: int, bootstrap: set[str]) -> dict[str, Any]:
+def listing(stderrs: list[str], bootstrap: set[str]) -> dict[str, Any]:
+    """Where one function's import time goes, as medians over several -X importtime runs."""
     heaviest, by_package, totals = [], [], []
-    for _ in range(runs):
-        proc = run_python(["-X", "importtime", "-c", IMPORT_FILE, str(module_file)]).proc
-        if proc.returncode != 0:
-            return {"importtime_error": failure(proc)}
-        nodes = [n for n in parse_importtime(proc.stderr.decode(errors="replace")) if n["module"] not in bootstrap]
+    for stderr in stderrs:
+        nodes = [n for n in parse_importtime(stderr) if n["module"] not in bootstrap]
         heaviest.append(heaviest_imports(nodes))
         by_package.append(self_by_package(nodes))
         totals.append(sum(n["self_us"] for n in nodes))
+    if not totals:
+        return {"importtime_runs": 0}
     return {
-        "importtime_runs": runs,
+        "importtime_runs": len(totals),
         "importtime_total_ms": ms(statistics.median(totals) / 1e6),
         "top_imports": _median_listing(heaviest, ("package", "imported_by"), "cumulative_us", TOP),
         "self_by_package": _median_listing(by_package, ("package",), "self_us", TOP + 3),
     }
+
+
+def _stamps(timed: Timed) -> list[tuple[float, float, float]]:
+    """(startup, import, exit) of one stamped run; none if the module printed over the stamps."""
+    try:
+        began, imported = map(float, timed.proc.stdout.split()[-2:])
+    except ValueError:
+        return []
+    return [(began - timed.start, imported - began, timed.end - imported)]
 
 
 def _phases(samples: list[tuple[float, float, float]]) -> dict[str, float | None]:
@@ -137,38 +146,50 @@ def run(smoke: bool) -> dict[str, Any]:
     if not functions:
         return {"name": "cold_import", "error": "no HttpApi route in template.yaml", "median": None,
                 "target_met": False}
+    # A smoke run only proves the benchmark works: it runs children two at a time, and its timed runs double
+    # as the -X importtime listings. A full run times clean runs one by one, then takes the listings apart.
+    workers, listed = (2, ["-X", "importtime"]) if smoke else (1, [])
     commands = {"baseline": BASELINE, "pdf_renderer": PDF_RENDERER}
-    commands.update({fn["function"]: ["-c", STAMPED.format(code=IMPORT_FILE), str(fn["module_file"])]
+    commands.update({fn["function"]: [*listed, "-c", STAMPED.format(code=IMPORT_FILE), str(fn["module_file"])]
                      for fn in functions})
     samples: dict[str, list[float]] = {name: [] for name in commands}
     phases: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
+    stderrs: dict[str, list[str]] = {name: [] for name in commands}
     errors: dict[str, str] = {}
     order, shuffle = list(commands), random.Random(0).shuffle
-    log(f"cold_import: {len(functions)} API functions, weasyprint and the baseline, {runs} rounds")
-    for _ in range(runs):
-        shuffle(order)  # interleaved rounds: drift and cache effects land on every figure alike
-        for name in order:
-            timed = run_python(commands[name])
-            if timed.proc.returncode != 0:
-                errors[name] = failure(timed.proc) or ""
-                continue
+
+    def record(name: str, args: list[str], timed: Timed, *, sample: bool = True) -> None:
+        if timed.proc.returncode != 0:
+            errors[name] = failure(timed.proc) or ""
+            return
+        if args[0] == "-X":
+            stderrs[name].append(timed.proc.stderr.decode(errors="replace"))
+        if sample:
             samples[name].append(timed.elapsed)
             if name != "baseline":
-                began, imported = map(float, timed.proc.stdout.split()[-2:])  # the stamps are printed last
-                phases[name].append((began - timed.start, imported - began, timed.end - imported))
+                phases[name] += _stamps(timed)
 
-    log("cold_import: -X importtime listings")
+    log(f"cold_import: {len(functions)} API functions, weasyprint and the baseline, {runs} rounds")
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for _ in range(runs):
+            shuffle(order)  # interleaved rounds: drift and cache effects land on every figure alike
+            for name, timed in zip(order, pool.map(lambda name: run_python(commands[name]), order)):
+                record(name, commands[name], timed)
+    if not smoke:
+        log("cold_import: -X importtime listings")
+        for fn in functions:
+            args = ["-X", "importtime", *commands[fn["function"]]]
+            for _ in range(IMPORTTIME_RUNS):
+                record(fn["function"], args, run_python(args), sample=False)
+
     bootstrap = bootstrap_modules()
-    listing_runs = SMOKE_IMPORTTIME_RUNS if smoke else IMPORTTIME_RUNS
-    # Listings only show proportions: a smoke run may take them two at a time; a full run takes them one by one.
-    with ThreadPoolExecutor(max_workers=2 if smoke else 1) as pool:
-        listings = list(pool.map(lambda fn: importtime(fn["module_file"], listing_runs, bootstrap), functions))
     per_function = [
         figure(f"cold_import.{fn['function']}", "ms", samples[fn["function"]], "python -c pass", samples["baseline"],
                TARGET_MS, function=fn["function"], module_file=str(fn["module_file"].relative_to(ROOT)),
                routes=fn["routes"], phases=_phases(phases[fn["function"]]),
-               **({"error": errors[fn["function"]]} if fn["function"] in errors else {}), **listing)
-        for fn, listing in zip(functions, listings)
+               **({"error": errors[fn["function"]]} if fn["function"] in errors else {}),
+               **listing(stderrs[fn["function"]], bootstrap))
+        for fn in functions
     ]
     slowest = max((fn["function"] for fn in functions), key=lambda n: median(samples[n]) if samples[n] else 0.0)
     result = figure("cold_import", "ms", samples[slowest], "python -c pass", samples["baseline"], TARGET_MS,
