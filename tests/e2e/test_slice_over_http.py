@@ -173,6 +173,40 @@ def test_unknown_plan_is_refused_and_nothing_is_written(stack, infra):
         con.close()
 
 
+def test_the_lifecycle_over_http(stack):
+    base, admin = stack["baseUrl"], stack["adminToken"]
+    user = str(uuid.uuid4())
+    assert http("PUT", f"{base}/billing/customers/{user}", token=admin,
+                body=customer_body(startDate="2026-01-01", email="lifecycle@acme.example")).status == 200
+    credit = http("POST", f"{base}/billing/customers/{user}/credits", token=admin,
+                  body={"amount": 500, "currency": "EUR", "type": "PROMOTIONAL", "reason": "welcome"})
+    assert credit.status == 201
+    period = {"type": "monthly", "startDate": "2026-09-01", "endDate": "2026-09-30"}
+    draft = http("POST", f"{base}/billing/invoices", token=admin,
+                 body={"userId": user, "period": period, "finalize": False}).json()
+    preview = http("GET", f"{base}/billing/invoices/{draft['id']}/pdf", token=admin)
+    assert (preview.status, preview.headers["content-type"]) == (200, "application/pdf")
+    assert "BROUILLON" in PdfReader(io.BytesIO(preview.body)).pages[0].extract_text()
+
+    issued = http("PATCH", f"{base}/billing/invoices/{draft['id']}", token=admin, body={"status": "SENT"}).json()
+    assert (issued["status"], issued["total"], issued["creditsApplied"], issued["amountDue"]) == ("SENT", 1080, 500, 580)
+    sent = http("POST", f"{base}/billing/invoices/{draft['id']}/send", token=token(stack, user))
+    assert sent.status == 202 and sent.json()["emailedAt"]
+
+    payment = {"amount": 300, "currency": "EUR", "provider": "stripe", "providerTransactionId": f"ch-{user}"}
+    assert http("POST", f"{base}/billing/invoices/{draft['id']}/payments", token=admin, body=payment).status == 201
+    assert http("POST", f"{base}/billing/invoices/{draft['id']}/payments", token=admin, body=payment).status == 200
+    refused = http("PATCH", f"{base}/billing/invoices/{draft['id']}", token=admin, body={"status": "DRAFT"})
+    assert (refused.status, problem_code(refused)) == (409, "invalid_transition")
+
+    cancelled = http("PATCH", f"{base}/billing/invoices/{draft['id']}", token=admin,
+                     body={"status": "CANCELLED"}).json()
+    assert cancelled["status"] == "CANCELLED" and cancelled["creditNote"]["total"] == 280
+    assert cancelled["creditNote"]["number"].startswith("AVO-")
+    alerts = http("GET", f"{base}/billing/alerts", token=token(stack, user))
+    assert alerts.status == 200
+
+
 # Last in the module on purpose: it stops the session's stack.
 def test_ctrl_c_stops_everything_and_frees_the_ports(stack):
     import signal
