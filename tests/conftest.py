@@ -21,12 +21,14 @@ class Infra:
     s3_endpoint_url: str
     mail_dir: Path
     queue_url: str
+    queues: dict[str, dict[str, str]]
 
 
 @pytest.fixture(scope="session")
 def infra(tmp_path_factory) -> Infra:
     from billing.config import settings
-    from billing.devstack.s3 import provision, start_moto
+    from billing.devstack.s3 import provision, provision_queues, start_moto
+    from billing.devstack.template import load_template
     from billing.devstack.services import ensure_services, free_port, recreate_database
     from billing.devstack.smtp import start_sink
     from billing.ports.db.migrate import migrate
@@ -49,8 +51,12 @@ def infra(tmp_path_factory) -> Infra:
     })
     settings.cache_clear()
     resources = provision(settings())
+    queues = provision_queues(settings(), load_template(ROOT / "template.yaml"))
+    os.environ.update(SQS_ENDPOINT_URL=os.environ["S3_ENDPOINT_URL"],
+                      INVOICE_JOBS_QUEUE_URL=queues["InvoiceJobsQueue"]["url"])
+    settings.cache_clear()
     yield Infra(services.database_url, services.admin_database_url, services.redis_url,
-                os.environ["S3_ENDPOINT_URL"], mail_dir, resources.queue_url)
+                os.environ["S3_ENDPOINT_URL"], mail_dir, resources.queue_url, queues)
     sink.stop()
     moto.stop()
     _reset_singletons()
@@ -63,8 +69,9 @@ def infra(tmp_path_factory) -> Infra:
 def _reset_singletons() -> None:
     import billing.ports.cache as cache
     import billing.ports.db as db
+    import billing.ports.queue as queue
     import billing.ports.storage as storage
 
     if db._default is not None:
         db._default.close()
-    db._default, storage._default, cache._client = None, None, None
+    db._default, storage._default, cache._client, queue._client = None, None, None, None

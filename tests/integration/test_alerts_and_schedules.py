@@ -39,7 +39,8 @@ def test_usage_thresholds_alert_once_at_80_and_100_percent(make_customer, infra)
 def run_daily_schedule(on: date):
     from billing.devstack.schedules import run_schedules
 
-    return run_schedules(ROOT, datetime(on.year, on.month, on.day, 3, tzinfo=timezone.utc))["DailyBillingFunction"]
+    at = datetime(on.year, on.month, on.day, 3, tzinfo=timezone.utc)
+    return run_schedules(ROOT, at, ["DailyBillingFunction"])["DailyBillingFunction"]
 
 
 def test_the_daily_schedule_marks_past_due_invoices_overdue_once(make_customer, infra):

@@ -1,4 +1,4 @@
-"""The `billing` command: migrate, token, schedule, stack (the local stack behind `make run`)."""
+"""The `billing` command: migrate, token, schedule, invoice-run, stack (the local stack behind `make run`)."""
 from __future__ import annotations
 
 import argparse
@@ -43,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     schedule.add_argument("functions", nargs="*", help="logical ids (default: every scheduled function)")
     schedule.add_argument("--date", help="the schedule's date, YYYY-MM-DD (default: now)")
 
+    run = sub.add_parser("invoice-run", help="the monthly run on the running local stack: scheduler -> queue -> worker")
+    run.add_argument("--period", required=True, help="the month to invoice, YYYY-MM")
+
     args = parser.parse_args(argv)
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "billing")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the functions run in this process: keep it readable
     if args.command == "migrate":
         from billing.ports.db.migrate import migrate
 
@@ -67,6 +72,26 @@ def main(argv: list[str] | None = None) -> int:
 
         at = datetime.fromisoformat(args.date).replace(hour=3, tzinfo=timezone.utc) if args.date else None
         print(json.dumps(run_schedules(_project_root(), at, args.functions or None), indent=2, default=str))
+    elif args.command == "invoice-run":
+        import json
+
+        from billing.devstack.invoice_run import invoice_run
+        from billing.domain.period import Period
+
+        root = _project_root()
+        state = root / ".local" / "stack.json"
+        if not state.exists():
+            raise SystemExit("no local stack is running here: start it with `make run` first")
+        info = json.loads(state.read_text())
+        os.environ.update(info["env"])
+        settings.cache_clear()
+        try:
+            year, month = (int(part) for part in args.period.split("-"))
+            period = Period.month(year, month)
+        except ValueError:
+            parser.error("--period is a month: YYYY-MM")
+        summary = invoice_run(root, period, dlq_url=info["queues"]["InvoiceJobsDeadLetterQueue"]["url"])
+        return 1 if summary["failed"] or summary["unfinished"] else 0
     elif args.command == "stack":
         from billing.devstack.stack import StackOptions, run_stack
 

@@ -35,6 +35,9 @@ class Settings:
     aws_region: str
     bucket: str
     s3_force_path_style: bool
+    sqs_endpoint_url: str | None
+    invoice_jobs_queue_url: str | None
+    archive_after_days: int
     smtp_host: str
     smtp_port: int
     smtp_user: str | None
@@ -70,6 +73,9 @@ class Settings:
             aws_region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "eu-west-3")),
             bucket=_env(bucket_var, "twinmcp-docs"),
             s3_force_path_style=provider == "minio" or _env("S3_FORCE_PATH_STYLE", "false") == "true",
+            sqs_endpoint_url=os.environ.get("SQS_ENDPOINT_URL") or None,
+            invoice_jobs_queue_url=os.environ.get("INVOICE_JOBS_QUEUE_URL") or None,
+            archive_after_days=int(_env("ARCHIVE_AFTER_DAYS", "730")),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "1025")),
             smtp_user=os.environ.get("SMTP_USER") or None,

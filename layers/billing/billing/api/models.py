@@ -334,3 +334,14 @@ class AlertList(Out):
 
 class AlertQuery(In):
     user_id: UUID | None = None
+
+
+class InvoiceJobIn(In):
+    """A monthly-run queue message."""
+    user_id: UUID
+    period: PeriodIn
+
+    def to_domain(self) -> "InvoiceJob":
+        from billing.services.invoices.monthly_run import InvoiceJob
+
+        return InvoiceJob(str(self.user_id), self.period.to_domain())

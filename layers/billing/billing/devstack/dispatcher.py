@@ -1,4 +1,5 @@
-"""Delivers S3 notifications from the local queue to the S3-event function, as Lambda's S3 trigger would."""
+"""Delivers queued events to functions as Lambda would: S3 notifications one by one (the S3 trigger), and SQS
+messages in batches with partial batch failures (the SQS event source mapping)."""
 from __future__ import annotations
 
 import json
@@ -73,3 +74,59 @@ def as_aws_delivers(event: dict[str, Any]) -> dict[str, Any]:
         record["s3"] = s3
         records.append(record)
     return {"Records": records}
+
+
+class SqsEventSource:
+    """Polls a queue and invokes the function with SQS batch events; deletes what succeeded. Failed messages
+    come back after the visibility timeout and go to the dead-letter queue after maxReceiveCount."""
+
+    def __init__(self, sqs, queue_url: str, queue_arn: str, function: Function, batch_size: int = 10,
+                 wait_seconds: int = 1, region: str = "local") -> None:
+        self.sqs, self.queue_url, self.queue_arn, self.function = sqs, queue_url, queue_arn, function
+        self.batch_size, self.wait, self.region = batch_size, wait_seconds, region
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"sqs-{function.logical_id}", daemon=True)
+
+    def start(self) -> "SqsEventSource":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.wait + 30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.drain_once()
+            except Exception:  # noqa: BLE001 - keep polling; the batch becomes visible again
+                log.exception("delivery to %s failed", self.function.logical_id)
+                self._stop.wait(1)
+
+    def drain_once(self) -> int:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=self.wait,
+            AttributeNames=["All"], MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        event = {"Records": [self._record(m) for m in messages]}
+        try:
+            result = invoke(self.function, event) or {}
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        except Exception:  # noqa: BLE001 - the whole batch failed, as when a Lambda invocation errors
+            log.exception("%s failed on a batch", self.function.logical_id)
+            failed = {m["MessageId"] for m in messages}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+        return len(messages)
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],
+            "attributes": message.get("Attributes", {}), "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": self.queue_arn,
+            "awsRegion": self.region,
+        }

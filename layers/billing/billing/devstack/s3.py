@@ -64,3 +64,30 @@ def provision(cfg: Settings) -> Resources:
         }],
     })
     return Resources(queue_url=queue_url, dlq_url=dlq_url)
+
+
+def provision_queues(cfg: Settings, template: dict) -> dict[str, dict[str, str]]:
+    """Every AWS::SQS::Queue of the template, named by its logical id, with its redrive policy;
+    returns {logical id: {"url", "arn"}}."""
+    sqs = client(cfg, "sqs")
+    resources = {name: r for name, r in (template.get("Resources") or {}).items() if r.get("Type") == "AWS::SQS::Queue"}
+    made: dict[str, dict[str, str]] = {}
+
+    def make(name: str) -> dict[str, str]:
+        if name in made:
+            return made[name]
+        props = resources[name].get("Properties") or {}
+        attributes = {"VisibilityTimeout": "10"}  # seconds locally: failed jobs come back quickly
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": make(target)["arn"],
+                                                      "maxReceiveCount": str(redrive["maxReceiveCount"])})
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        made[name] = {"url": url, "arn": arn}
+        return made[name]
+
+    for name in resources:
+        make(name)
+    return made

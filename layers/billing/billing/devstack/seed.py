@@ -1,12 +1,10 @@
-"""Demo data for `make run`: five customers on different plans, a month of usage, that month's invoices."""
+"""Demo data for `make run`: five customers on different plans and a month of usage."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from billing.domain.errors import InvoiceExists
 from billing.domain.period import Period
 from billing.services.customers.upsert import CustomerInput, upsert_customer
-from billing.services.invoices.generate import generate_invoice
 from billing.services.usage.ingest import MAX_EVENTS, UsageEvent, ingest_usage
 
 ADMIN_ID = "00000000-0000-4000-8000-00000000ad01"
@@ -47,9 +45,9 @@ def demo_usage(user_id: str, period: Period, total: int) -> list[UsageEvent]:
     return events
 
 
-def seed(today: date, log=print) -> list[dict]:
+def seed(today: date, log=print) -> None:
+    """Customers and last month's usage; invoicing is left to the monthly run (or the caller)."""
     period = Period.previous_month(today)
-    invoices = []
     for user_id, profile, requests in CUSTOMERS:
         # A yearly subscriber renews in the demo month, so its invoice shows the yearly fee.
         start = period.start.replace(year=period.start.year - 1) if profile.interval == "YEAR" else period.start
@@ -57,11 +55,3 @@ def seed(today: date, log=print) -> list[dict]:
         events = demo_usage(user_id, period, requests)
         for i in range(0, len(events), MAX_EVENTS):
             ingest_usage(events[i:i + MAX_EVENTS])
-    for user_id, profile, _ in CUSTOMERS:
-        try:
-            invoice = generate_invoice(user_id, period, send_requested=True, today=today)
-            log(f"  {invoice['number']}  {profile.name:<20} {invoice['total_minor']:>9} {invoice['currency']}")
-            invoices.append(invoice)
-        except InvoiceExists:
-            log(f"  (already invoiced) {profile.name}")
-    return invoices

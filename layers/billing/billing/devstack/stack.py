@@ -15,7 +15,7 @@ from billing.config import settings
 from billing.ports.db.migrate import migrate
 
 from .services import ensure_services, recreate_database
-from .template import event_functions, http_routes, load_template
+from .template import event_functions, http_routes, load_template, sqs_sources
 
 
 @dataclass
@@ -74,22 +74,30 @@ def start_stack(opts: StackOptions, cleanups: list[Callable[[], Any]], log: Call
     for name in migrate(cfg.database_url, log=lambda _m: None):
         log(f"  migration {name}")
 
-    from .dispatcher import Dispatcher
+    from .dispatcher import Dispatcher, SqsEventSource
     from .gateway import Gateway
-    from .s3 import client, provision, start_moto
+    from .s3 import client, provision, provision_queues, start_moto
     from .smtp import start_sink
 
     template = load_template(opts.root / "template.yaml")
-    dispatcher = None
+    queues: dict[str, dict[str, str]] = {}
     if embedded_s3:
         moto = start_moto(opts.s3_port)
         cleanups.append(moto.stop)
         resources = provision(cfg)
+        queues = provision_queues(cfg, template)
+        os.environ.update(SQS_ENDPOINT_URL=cfg.s3_endpoint_url,
+                          INVOICE_JOBS_QUEUE_URL=queues["InvoiceJobsQueue"]["url"])
+        settings.cache_clear()
+        cfg = settings()
         s3_functions = event_functions(template, opts.root, "S3")
-        dispatcher = Dispatcher(client(cfg, "sqs"), resources.queue_url, s3_functions[0]).start()
-        cleanups.append(dispatcher.stop)
+        cleanups.append(Dispatcher(client(cfg, "sqs"), resources.queue_url, s3_functions[0]).start().stop)
+        for function, queue_name, batch in sqs_sources(template, opts.root):
+            source = SqsEventSource(client(cfg, "sqs"), queues[queue_name]["url"], queues[queue_name]["arn"],
+                                    function, batch_size=batch, region=cfg.aws_region)
+            cleanups.append(source.start().stop)
     else:
-        log(f"  S3 at {cfg.s3_endpoint_url}: its ObjectCreated events are not delivered by this stack")
+        log(f"  S3 at {cfg.s3_endpoint_url}: its ObjectCreated events and the queues are not emulated by this stack")
     mail_dir = opts.root / ".local" / "mail"
     sink = start_sink(mail_dir, opts.smtp_port)
     cleanups.append(sink.stop)
@@ -101,8 +109,15 @@ def start_stack(opts: StackOptions, cleanups: list[Callable[[], Any]], log: Call
     from .tokens import make_token
 
     if opts.seed:
-        log("Demo data: five customers, last month's usage and invoices")
+        log("Demo data: five customers and last month's usage; the month is invoiced by the monthly run")
         seed(opts.today, log=log)
+        if queues:
+            from billing.domain.period import Period
+
+            from .invoice_run import invoice_run
+
+            invoice_run(opts.root, Period.previous_month(opts.today), dlq_url=queues["InvoiceJobsDeadLetterQueue"]["url"],
+                        timeout=300, out=lambda text: print(text, end="", flush=True))
     from .schedules import run_schedules
 
     for name, result in run_schedules(opts.root).items():  # once at start; `billing schedule` runs them again
@@ -121,9 +136,17 @@ def start_stack(opts: StackOptions, cleanups: list[Callable[[], Any]], log: Call
     log(f"  Customer token (Acme):  {customer_token}")
     log(f"  Try: curl -s -H \"Authorization: Bearer $TOKEN\" {base}/billing/invoices")
     log("")
-    return {
+    info = {
         "baseUrl": base, "s3EndpointUrl": cfg.s3_endpoint_url, "bucket": cfg.bucket, "mailDir": str(mail_dir),
         "databaseUrl": services.database_url, "redisUrl": services.redis_url, "adminToken": admin_token,
         "customerToken": customer_token, "customerId": CUSTOMERS[0][0], "pid": os.getpid(),
         "ports": {"gateway": gateway.port, "s3": opts.s3_port if embedded_s3 else None, "smtp": opts.smtp_port},
+        "queues": queues,
+        "env": {k: os.environ[k] for k in ("DATABASE_URL", "REDIS_URL", "S3_ENDPOINT_URL", "SQS_ENDPOINT_URL",
+                                            "INVOICE_JOBS_QUEUE_URL", "SMTP_PORT", "AWS_ACCESS_KEY_ID",
+                                            "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION") if k in os.environ},
     }
+    state = opts.root / ".local" / "stack.json"  # lets `billing invoice-run` find this running stack
+    state.write_text(json.dumps(info))
+    cleanups.append(lambda: state.unlink(missing_ok=True))
+    return info

@@ -98,3 +98,14 @@ def http_routes(template: dict[str, Any], root: Path) -> list[Route]:
 def event_functions(template: dict[str, Any], root: Path, event_type: str) -> list[Function]:
     return [fn for fn, events in _functions(template, root).values()
             if any(e.get("Type") == event_type for e in events.values())]
+
+
+def sqs_sources(template: dict[str, Any], root: Path) -> list[tuple[Function, str, int]]:
+    """(function, queue logical id, batch size) for every SQS event of the template."""
+    found = []
+    for function, events in _functions(template, root).values():
+        for event in events.values():
+            if event.get("Type") == "SQS":
+                props = event.get("Properties") or {}
+                found.append((function, props["Queue"]["Fn::GetAtt"][0], int(props.get("BatchSize", 10))))
+    return found
