@@ -50,6 +50,9 @@ def infra(tmp_path_factory) -> Infra:
         "POWERTOOLS_LOG_LEVEL": "WARNING", "TAX_RATE": "0.20", "DUE_DAYS": "30",
     })
     settings.cache_clear()
+    from billing.ports import cache
+
+    cache.clear_namespace()  # the test database is new: so is its cache
     resources = provision(settings())
     queues = provision_queues(settings(), load_template(ROOT / "template.yaml"))
     os.environ.update(SQS_ENDPOINT_URL=os.environ["S3_ENDPOINT_URL"],

@@ -23,6 +23,7 @@ FIELD_CODES = {
     "email": "invalid_email",
     "status": "invalid_status",
     "limit": "invalid_limit",
+    "expiresIn": "invalid_expiry",
 }
 
 

@@ -345,3 +345,19 @@ class InvoiceJobIn(In):
         from billing.services.invoices.monthly_run import InvoiceJob
 
         return InvoiceJob(str(self.user_id), self.period.to_domain())
+
+
+class StorageStatsQuery(In):
+    user_id: UUID | None = None
+
+
+class StorageStatsOut(Out):
+    user_id: str | None
+    files: int
+    bytes: int
+    average_bytes: int
+    archived_files: int
+
+
+class PdfQuery(In):
+    expires_in: Annotated[int, Field(ge=1)] | None = None

@@ -71,6 +71,10 @@ def start_stack(opts: StackOptions, cleanups: list[Callable[[], Any]], log: Call
         recreate_database(services.admin_database_url, opts.database)
     settings.cache_clear()
     cfg = settings()
+    if embedded_s3:
+        from billing.ports import cache
+
+        cache.clear_namespace()  # entries of the database this run replaced
     for name in migrate(cfg.database_url, log=lambda _m: None):
         log(f"  migration {name}")
 
@@ -134,6 +138,7 @@ def start_stack(opts: StackOptions, cleanups: list[Callable[[], Any]], log: Call
     log("")
     log(f"  Admin token (12 h):     {admin_token}")
     log(f"  Customer token (Acme):  {customer_token}")
+    log(f"  Dashboard (admin):      {base}/dashboard/sign-in#token={admin_token}")
     log(f"  Try: curl -s -H \"Authorization: Bearer $TOKEN\" {base}/billing/invoices")
     log("")
     info = {

@@ -1,16 +1,23 @@
-"""Redis: one client per process (redis-py pools its own connections)."""
+"""Redis: one client per process, and a fail-open JSON cache (Redis down: callers read through, logged once)."""
 from __future__ import annotations
 
+import json
 import threading
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable
 
 import redis
+from aws_lambda_powertools import Logger
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from billing.config import settings
 
+logger = Logger(child=True)
 _client: redis.Redis | None = None
 _lock = threading.Lock()
+_warned = False
 
 
 def cache() -> redis.Redis:
@@ -30,3 +37,83 @@ def health() -> str | None:
         return None
     except redis.RedisError as exc:
         return type(exc).__name__
+
+
+def _down(exc: Exception) -> None:
+    global _warned
+    if not _warned:  # once per container: the cache is optional, a log line per request would be noise
+        logger.warning("cache unavailable, reading through", extra={"error": type(exc).__name__})
+        _warned = True
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"$d": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"$dec": str(value)}
+    raise TypeError(f"cannot cache {type(value).__name__}")
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        (key, value), = obj.items()
+        if key == "$dt":
+            return datetime.fromisoformat(value)
+        if key == "$d":
+            return date.fromisoformat(value)
+        if key == "$dec":
+            return Decimal(value)
+    return obj
+
+
+def _ns(key: str) -> str:
+    """Keys live under the database's name: two databases on one Redis never see each other's entries."""
+    return f"{settings().database_url.rsplit('/', 1)[-1]}:{key}"
+
+
+def clear_namespace() -> int:
+    """Drops every key of this database's namespace (after the database was recreated)."""
+    removed = 0
+    for key in cache().scan_iter(match=_ns("*"), count=500):
+        removed += cache().delete(key)
+    return removed
+
+
+def versions(*scopes: str) -> list[int] | None:
+    """The current version of each scope (bumped by `bump`), or None when Redis is down."""
+    try:
+        return [int(v or 0) for v in cache().mget([_ns(f"ver:{s}") for s in scopes])]
+    except redis.RedisError as exc:
+        _down(exc)
+        return None
+
+
+def bump(*scopes: str) -> None:
+    try:
+        pipe = cache().pipeline()
+        for scope in scopes:
+            pipe.incr(_ns(f"ver:{scope}"))
+        pipe.execute()
+    except redis.RedisError as exc:
+        _down(exc)
+
+
+def through(key: str | None, ttl: int, produce: Callable[[], Any]) -> Any:
+    """The cached value of `key`, else produce() stored for ttl seconds. No key (or Redis down): produce()."""
+    if key is None:
+        return produce()
+    try:
+        raw = cache().get(_ns(key))
+        if raw is not None:
+            return json.loads(raw, object_hook=_decode)
+    except redis.RedisError as exc:
+        _down(exc)
+        return produce()
+    value = produce()
+    try:
+        cache().set(_ns(key), json.dumps(value, default=_encode), ex=ttl)
+    except redis.RedisError as exc:
+        _down(exc)
+    return value

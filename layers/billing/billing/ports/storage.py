@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from billing.config import Settings, settings
-from billing.domain.errors import DependencyUnavailable
+from billing.domain.errors import DependencyUnavailable, InvalidRequest
 
 MAX_PRESIGN_SECONDS = 3600
 
@@ -70,21 +70,44 @@ class Storage:
         )
 
     def exists(self, key: str) -> bool:
+        """Raises DependencyUnavailable when the store does not answer."""
         try:
             self.client.head_object(Bucket=self.bucket, Key=key)
             return True
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
-            raise
+            raise DependencyUnavailable(f"The document store failed: {type(exc).__name__}") from exc
+        except BotoCoreError as exc:
+            raise DependencyUnavailable(f"The document store is unreachable: {type(exc).__name__}") from exc
 
     def presigned_url(self, key: str, seconds: int, filename: str | None = None) -> str:
         if not 1 <= seconds <= MAX_PRESIGN_SECONDS:
-            raise ValueError("a presigned URL lives between 1 s and 1 h")
+            raise InvalidRequest(f"expiresIn is between 1 and {MAX_PRESIGN_SECONDS} seconds", code="invalid_expiry")
         params = {"Bucket": self.bucket, "Key": key}
         if filename:
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def list_keys(self, prefix: str) -> list[dict]:
+        """Every object under the prefix, past the 1,000 keys of one ListObjectsV2 page."""
+        found = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            found += [{"key": o["Key"], "size": o["Size"], "last_modified": o["LastModified"]}
+                      for o in page.get("Contents", [])]
+        return found
+
+    def copy(self, source: str, target: str, *, storage_class: str, tags: dict[str, str]) -> None:
+        """Server-side copy with the source's metadata, a new storage class and new tags."""
+        self.client.copy_object(
+            Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source},
+            StorageClass=storage_class, MetadataDirective="COPY", TaggingDirective="REPLACE",
+            Tagging="&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in tags.items()),
+            ServerSideEncryption="AES256",
+        )
 
     def health(self) -> str | None:
         """None when the bucket answers, otherwise a short reason."""

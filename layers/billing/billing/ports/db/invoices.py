@@ -14,7 +14,7 @@ INVOICE_COLUMNS = """
     i.subtotal_minor, i.tax_rate, i.tax_minor, i.total_minor, i.notes, i.send_requested,
     i.buyer, i.seller, i.locale, i.pdf_key, i.pdf_size, i.pdf_sha256, i.pdf_etag,
     i.document_recorded_at, i.emailed_at, i.issued_at, i.paid_at, i.cancelled_at, i.created_at, i.updated_at,
-    i.tax_category, i.tax_mention, i.credits_applied_minor,
+    i.tax_category, i.tax_mention, i.credits_applied_minor, i.archived_at, i.pdf_corrupt_at,
     (SELECT COALESCE(sum(CASE p.status WHEN 'COMPLETED' THEN p.amount_minor WHEN 'REFUNDED' THEN -p.amount_minor
                               ELSE 0 END), 0)
        FROM payments p WHERE p.invoice_id = i.id) AS paid_minor
@@ -162,3 +162,34 @@ def set_credits_applied(tx: Tx, invoice_id: str, amount_minor: int) -> None:
 
 def set_emailed(tx: Tx, invoice_id: str) -> None:
     tx.execute("UPDATE invoices SET emailed_at = now() WHERE id = CAST(:id AS uuid)", id=invoice_id)
+
+
+def mark_corrupt(tx: Tx, invoice_id: str, key: str) -> None:
+    tx.execute("UPDATE invoices SET pdf_corrupt_at = now() WHERE id = CAST(:id AS uuid) AND pdf_key = :key",
+               id=invoice_id, key=key)
+
+
+def to_archive(tx: Tx, issued_before: date, limit: int) -> list[dict[str, Any]]:
+    return tx.all(
+        "SELECT id::text AS id, user_id::text AS user_id, status::text AS status, pdf_key FROM invoices"
+        " WHERE archived_at IS NULL AND number IS NOT NULL AND issue_date < :before AND pdf_key LIKE 'invoices/%'"
+        " ORDER BY issue_date LIMIT :limit",
+        before=issued_before, limit=limit,
+    )
+
+
+def mark_archived(tx: Tx, invoice_id: str, old_key: str, new_key: str) -> bool:
+    return tx.execute(
+        "UPDATE invoices SET pdf_key = :new, archived_at = now(), updated_at = now()"
+        " WHERE id = CAST(:id AS uuid) AND pdf_key = :old AND archived_at IS NULL",
+        id=invoice_id, old=old_key, new=new_key,
+    ) == 1
+
+
+def unrecorded(tx: Tx, issued_before: datetime, limit: int) -> list[str]:
+    rows = tx.con.run(
+        "SELECT id::text FROM invoices WHERE document_recorded_at IS NULL AND number IS NOT NULL"
+        " AND archived_at IS NULL AND issued_at < :before ORDER BY issued_at LIMIT :limit",
+        before=issued_before, limit=limit,
+    )
+    return [r[0] for r in rows]

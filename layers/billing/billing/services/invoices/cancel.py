@@ -14,6 +14,7 @@ from billing.domain.status import check_transition
 from billing.ports.db import Database, credit_notes, database, invoices, numbers
 
 from .document import document_key, store_credit_note
+from .changes import invoices_changed
 
 logger = Logger(child=True)
 
@@ -43,6 +44,7 @@ def cancel_invoice(invoice_id: str, *, reason: str | None = None, today: date | 
         invoices.set_status(tx, invoice_id, "CANCELLED")
         invoice = invoices.get(tx, invoice_id)
         invoice["items"] = invoices.items(tx, invoice_id)
+    invoices_changed(invoice["user_id"])
     if note:
         try:
             store_credit_note(invoice, note)

@@ -20,6 +20,7 @@ from billing.ports.db import Database, credit_notes, database, invoices
 from billing.ports.storage import Storage, storage
 
 from .email import email_invoice
+from .changes import invoices_changed
 
 logger = Logger(child=True)
 
@@ -186,10 +187,18 @@ def record_stored_document(key: str, *, db: Database | None = None, store: Stora
     obj = (store or storage()).get(key)
     meta = obj.metadata
     digest = hashlib.sha256(obj.body).hexdigest()
-    if meta.get("sha256") != digest or meta.get("file-size") != str(obj.size):
-        logger.error("stored document does not match its metadata", extra={"key": key})
-        return "corrupt"
     invoice_id = meta.get("invoice-id", "")
+    if meta.get("sha256") != digest or meta.get("file-size") != str(obj.size):
+        # `alert` is what the log metric filter behind the CloudWatch alarm matches.
+        logger.error("stored document does not match its metadata",
+                     extra={"alert": "document_corrupt", "key": key, "size": obj.size})
+        if is_uuid(invoice_id):
+            with db.transaction() as tx:
+                invoices.mark_corrupt(tx, invoice_id, key)
+                owner = tx.value("SELECT user_id::text FROM invoices WHERE id = CAST(:id AS uuid)", id=invoice_id)
+            if owner:
+                invoices_changed(owner)
+        return "corrupt"
     if meta.get("document-type") == "credit-note":
         return _record_credit_note(meta.get("document-id", ""), key, obj, digest, db)
     with db.transaction() as tx:
@@ -198,6 +207,7 @@ def record_stored_document(key: str, *, db: Database | None = None, store: Stora
             logger.warning("document for no known invoice", extra={"key": key})
             return "unknown"
         recorded = invoices.record_document(tx, invoice_id, key, obj.size, digest, obj.etag)
+    invoices_changed(invoice["user_id"])
     if invoice["send_requested"]:
         send_once(invoice_id, obj.body, db=db)
     return "recorded" if recorded else "duplicate"
@@ -222,4 +232,23 @@ def send_once(invoice_id: str, body: bytes, *, db: Database) -> bool:
             return False
         email_invoice(invoice, body)
         invoices.mark_emailed(tx, invoice_id)
+    invoices_changed(invoice["user_id"])
     return True
+
+
+def restore_unrecorded(older_than: datetime, *, limit: int = 200, db: Database | None = None,
+                       store: Storage | None = None) -> list[str]:
+    """Issued invoices whose PDF never landed (the store failed at issue): render and store them again.
+    Their ObjectCreated event then records them as usual. Returns the ids stored again."""
+    db, store = db or database(), store or storage()
+    with db.transaction() as tx:
+        candidates = invoices.unrecorded(tx, older_than, limit)
+    restored = []
+    for invoice_id in candidates:
+        with db.transaction() as tx:
+            invoice = invoices.get(tx, invoice_id)
+            invoice["items"] = invoices.items(tx, invoice_id)
+        if not store.exists(invoice["pdf_key"]):
+            store_document(invoice, store=store)
+            restored.append(invoice_id)
+    return restored

@@ -14,6 +14,7 @@ from billing.domain.credits import allocate
 from billing.ports.db import Database, credits, database, invoices, numbers
 
 from .document import document_key, store_document
+from .changes import invoices_changed
 
 logger = Logger(child=True)
 
@@ -41,6 +42,7 @@ def issue_invoice(invoice_id: str, *, today: date | None = None, db: Database | 
         )
         invoice = invoices.get(tx, invoice_id)
         invoice["items"] = invoices.items(tx, invoice_id)
+    invoices_changed(invoice["user_id"])
     try:
         store_document(invoice)
     except Exception as exc:  # noqa: BLE001 - rendering or storage: either way the number stays given

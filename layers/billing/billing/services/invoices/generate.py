@@ -15,6 +15,7 @@ from billing.ports.db import customers, invoices, usage
 from billing.ports.db.plans import get_plan
 
 from .finalize import issue_invoice
+from .changes import invoices_changed
 
 BUYER_FIELDS = ("name", "email", "address_line1", "address_line2", "postal_code", "city", "country",
                 "vat_number", "siren")
@@ -42,7 +43,8 @@ def generate_invoice(user_id: str, period: Period, *, send_requested: bool = Fal
     with db.transaction() as tx:
         invoice = invoices.get(tx, invoice_id)
         invoice["items"] = invoices.items(tx, invoice_id)
-        return invoice
+    invoices_changed(user_id)
+    return invoice
 
 
 def _insert_draft(tx: Tx, user_id: str, period: Period, send_requested: bool, cfg) -> str:

@@ -10,6 +10,7 @@ from billing.ports import mail
 from billing.ports.db import Database, alerts, database, invoices
 
 from .email import compose
+from .changes import invoices_changed
 
 logger = Logger(child=True)
 REMINDER = {"fr": "Rappel : ", "en": "Reminder: "}
@@ -24,6 +25,8 @@ def mark_overdue(today: date, *, db: Database | None = None) -> list[str]:
             today=today)]
         for invoice_id in due:
             invoices.set_status(tx, invoice_id, "OVERDUE")
+    if due:
+        invoices_changed()  # the all-customers pages; each customer's below, with its reminder
     for invoice_id in due:
         remind_overdue(invoice_id, db=db)
     return due
@@ -35,6 +38,7 @@ def remind_overdue(invoice_id: str, *, db: Database) -> bool:
         invoice = invoices.get(tx, invoice_id)
         alert = alerts.raise_alert(tx, invoice["user_id"], "INVOICE_OVERDUE",
                                    f"Invoice {invoice['number']} is overdue since {invoice['due_date']}", invoice_id)
+    invoices_changed(invoice["user_id"])
     if alert is None:
         return False
     subject, text, html = compose(invoice)

@@ -5,14 +5,22 @@ import base64
 from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from billing.config import settings
 from billing.domain.caller import Caller
-from billing.domain.errors import DocumentNotReady, InvalidRequest, InvoiceNotFound
+from billing.domain.errors import DependencyUnavailable, DocumentNotReady, InvalidRequest, InvoiceNotFound
 from billing.domain.ids import is_uuid
+from billing.ports import cache
 from billing.ports.db import Database, credit_notes, database, invoices
 from billing.ports.storage import Storage, storage
 
+from .changes import ALL
 from .document import render_pdf, store_document
+
+logger = Logger(child=True)
+LIST_TTL = 15 * 60
+URL_MARGIN = 60
 
 def get_invoice(caller: Caller, invoice_id: str, *, db: Database | None = None) -> dict[str, Any]:
     with (db or database()).transaction() as tx:
@@ -28,26 +36,46 @@ def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, li
                   db: Database | None = None) -> tuple[list[dict[str, Any]], str | None]:
     owner = caller.scope_user(user_id)
     after = decode_cursor(cursor) if cursor else None
-    with (db or database()).transaction() as tx:
-        rows = invoices.page(tx, user_id=owner, status=status, limit=limit + 1, after=after)
+
+    def page() -> list[dict[str, Any]]:
+        with (db or database()).transaction() as tx:
+            return invoices.page(tx, user_id=owner, status=status, limit=limit + 1, after=after)
+
+    # A page is cached under the versions of its scope: any write to the customer's invoices bumps them.
+    found = cache.versions(ALL, owner or ALL)
+    key = found and f"invoices:page:{found[0]}.{found[1]}:{owner}:{status}:{limit}:{cursor}"
+    rows = cache.through(key, LIST_TTL, page)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]) if more and rows else None
 
 
-def pdf_download(caller: Caller, invoice_id: str, *, db: Database | None = None,
+
+def pdf_download(caller: Caller, invoice_id: str, *, expires_in: int | None = None, db: Database | None = None,
                  store: Storage | None = None) -> tuple[str, str | bytes]:
-    """("redirect", presigned URL) for an issued invoice, ("preview", PDF bytes) for a DRAFT."""
+    """("redirect", presigned URL) for an issued invoice; ("preview", PDF) for a DRAFT; ("inline", PDF) when
+    the document store is down (rendered again from the frozen invoice, so the customer still gets it)."""
     invoice = get_invoice(caller, invoice_id, db=db)
     if invoice["status"] == "DRAFT":
         return "preview", render_pdf(invoice, invoice["items"])  # marked DRAFT / BROUILLON, stored nowhere
     if not invoice["pdf_key"]:
         raise DocumentNotReady("This invoice has no PDF")
     store = store or storage()
-    if invoice["document_recorded_at"] is None and not store.exists(invoice["pdf_key"]):
-        store_document(invoice, store=store)  # its upload failed when it was issued
-    return "redirect", store.presigned_url(invoice["pdf_key"], settings().presign_seconds,
-                                           filename=f"{invoice['number']}.pdf")
+    seconds = expires_in or settings().presign_seconds
+
+    def presign() -> str:
+        url = store.presigned_url(invoice["pdf_key"], seconds, filename=f"{invoice['number']}.pdf")  # checks bounds
+        if not store.exists(invoice["pdf_key"]):
+            store_document(invoice, store=store)  # its upload failed when it was issued
+        return url
+
+    try:
+        # A link is reused until a minute before it expires; a new key (archival) is a new cache entry.
+        key = f"pdf:url:{invoice_id}:{invoice['pdf_key']}:{seconds}" if seconds > URL_MARGIN else None
+        return "redirect", cache.through(key, seconds - URL_MARGIN, presign)
+    except DependencyUnavailable:
+        logger.warning("document store down: rendering inline", extra={"invoice_id": invoice_id})
+        return "inline", render_pdf(invoice, invoice["items"])
 
 
 def encode_cursor(row: dict[str, Any]) -> str:

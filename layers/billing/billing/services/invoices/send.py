@@ -13,6 +13,7 @@ from .document import render_pdf, store_document
 from .email import email_invoice
 from .finalize import issue_invoice
 from .query import get_invoice
+from .changes import invoices_changed
 
 
 def send_invoice(caller: Caller, invoice_id: str, *, today: date | None = None, db: Database | None = None,
@@ -32,7 +33,9 @@ def send_invoice(caller: Caller, invoice_id: str, *, today: date | None = None, 
     email_invoice(invoice, body)
     with db.transaction() as tx:
         invoices.set_emailed(tx, invoice_id)
-        return _with_items(tx, invoice_id)
+        invoice = _with_items(tx, invoice_id)
+    invoices_changed(invoice["user_id"])
+    return invoice
 
 
 def _with_items(tx, invoice_id: str) -> dict[str, Any]:

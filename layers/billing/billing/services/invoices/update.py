@@ -11,6 +11,7 @@ from billing.ports.db import Database, database, invoices
 from .cancel import cancel_invoice
 from .finalize import issue_invoice
 from .overdue import remind_overdue
+from .changes import invoices_changed
 
 UNSET: Any = object()
 
@@ -42,4 +43,5 @@ def update_invoice(invoice_id: str, *, status: str | None = None, due_date: date
     with db.transaction() as tx:
         updated = invoices.get(tx, invoice_id)
         updated["items"] = invoices.items(tx, invoice_id)
-        return updated
+    invoices_changed(updated["user_id"])
+    return updated

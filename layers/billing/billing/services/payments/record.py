@@ -9,6 +9,7 @@ from billing.domain.errors import CurrencyMismatch, InvoiceNotFound, InvoiceNotP
 from billing.domain.status import after_payments
 from billing.ports.db import Database, alerts, database, invoices, payments
 from billing.services.alerts.notify import notify
+from billing.services.invoices.changes import invoices_changed
 
 
 @dataclass(frozen=True)
@@ -50,5 +51,6 @@ def record_payment(invoice_id: str, data: PaymentInput, *, today: date | None = 
         status = after_payments(invoice["status"], paid >= due, invoice["due_date"] < today)
         if status != invoice["status"]:
             invoices.set_status(tx, invoice_id, status)
+    invoices_changed(invoice["user_id"])
     notify([a for a in raised if a], db=db)
     return payment, True

@@ -1,10 +1,12 @@
-"""The daily run: overdue invoices, then yearly subscriptions that expire or are about to."""
+"""The daily run: overdue invoices, yearly subscriptions that expire, PDF archival, PDFs never stored."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from billing.ports.db import Database
+from billing.services.invoices.archive import archive_documents
+from billing.services.invoices.document import restore_unrecorded
 from billing.services.invoices.overdue import mark_overdue
 from billing.services.subscriptions.expire import expire_subscriptions
 
@@ -12,4 +14,8 @@ from billing.services.subscriptions.expire import expire_subscriptions
 def run_daily(today: date, *, db: Database | None = None) -> dict[str, Any]:
     overdue = mark_overdue(today, db=db)
     subscriptions = expire_subscriptions(today, db=db)
-    return {"date": today.isoformat(), "overdue": overdue, **subscriptions}
+    archived = archive_documents(today, db=db)
+    # PDFs whose store failed at issue; an hour's margin leaves the S3 events of fresh ones time to land.
+    restored = restore_unrecorded(datetime.now(timezone.utc) - timedelta(hours=1), db=db)
+    return {"date": today.isoformat(), "overdue": overdue, **subscriptions, "archived": archived,
+            "restored": restored}
