@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: run test validate bench deploy system-deps clean
+.PHONY: run test validate bench deploy system-deps test-deps clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed (set PYTHON=/path/to/python3.11)"'
@@ -30,12 +30,22 @@ system-deps:
 	  else echo "warning: missing$$missing; install pango, libharfbuzz-subset0 and fonts-dejavu-core"; fi; \
 	fi
 
+# Debian's Chromium for the dashboard's browser tests (never a browser download of Playwright's own).
+test-deps: system-deps
+	@if ! test -x /usr/bin/chromium; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      chromium chromium-driver >/dev/null; \
+	  else echo "warning: no /usr/bin/chromium: the browser tests will be skipped"; fi; \
+	fi
+
 ## make run: the local stack with demo data on http://127.0.0.1:3000 (Ctrl-C stops it all)
 run: $(STAMP) system-deps
 	$(VENV)/bin/billing stack
 
 ## make test: make validate, then the whole suite on real PostgreSQL, Redis, moto S3 and an SMTP sink
-test: $(STAMP) system-deps validate
+test: $(STAMP) test-deps validate
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## make validate: sam validate --lint and cfn-lint, with aws-sam-cli in its own virtualenv

@@ -15,6 +15,14 @@ PUBLIC_ROUTES = {
     ("GET", "/billing/health"),
     ("GET", "/billing/openapi.json"),
     ("GET", "/dashboard"),
+    # The dashboard's pages verify the session cookie themselves (billing/web/session.py).
+    ("GET", "/dashboard/sign-in"),
+    ("POST", "/dashboard/session"),
+    ("POST", "/dashboard/sign-out"),
+    ("GET", "/dashboard/invoices/{id}"),
+    ("GET", "/dashboard/invoices/{id}/pdf"),
+    ("POST", "/dashboard/invoices/{id}/actions/{name}"),
+    ("GET", "/dashboard/static/{name}"),
 }
 
 TEMPLATE = load_template(TEMPLATE_PATH)
@@ -83,7 +91,7 @@ def test_function_code_uri_contains_its_handler_module(function_name):
 
 @pytest.mark.parametrize("route", HTTP_ROUTES, ids=_route_id)
 def test_http_route_lives_under_billing_or_is_the_dashboard(route):
-    assert route["Path"].startswith("/billing/") or route["Path"] == "/dashboard"
+    assert route["Path"].startswith(("/billing/", "/dashboard/")) or route["Path"] == "/dashboard"
 
 
 @pytest.mark.parametrize("route", HTTP_ROUTES, ids=_route_id)
@@ -114,3 +122,10 @@ def test_functions_notified_by_a_bucket_do_not_reference_it():
             own_properties = {k: v for k, v in function["Properties"].items() if k != "Events"}
             assert not _references(own_properties, bucket), f"{name} references {bucket}"
             assert not _references(GLOBAL_FUNCTION, bucket), f"Globals.Function references {bucket}"
+
+
+def test_every_function_may_read_the_database_secret():
+    functions = {name for name, resource in TEMPLATE["Resources"].items()
+                 if resource.get("Type") == "AWS::Serverless::Function"}
+    roles = {ref["Ref"] for ref in TEMPLATE["Resources"]["DatabaseSecretReadPolicy"]["Properties"]["Roles"]}
+    assert roles == {f"{name}Role" for name in functions}

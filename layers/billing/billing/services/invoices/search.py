@@ -10,8 +10,9 @@ from billing.domain.errors import InvalidPeriod, InvalidRequest
 from billing.domain.status import STATUSES
 from billing.ports.db import Database, database, invoice_search
 
-from .query import MAX_LIMIT, decode_cursor, encode_cursor
+from .query import decode_cursor, encode_cursor
 
+MAX_LIMIT = 100  # as GET /billing/invoices
 MAX_CUSTOMER_QUERY = 100
 
 

@@ -1,0 +1,62 @@
+"""Invoice search for the dashboard: status, service period, customer name or e-mail, keyset pages both ways."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from . import Tx
+from .invoices import INVOICE_COLUMNS
+
+# The customer as printed on the invoice (frozen at generation) or as the profile reads today.
+CUSTOMER_MATCHES = (
+    "(i.buyer->>'name' ILIKE :customer OR i.buyer->>'email' ILIKE :customer OR EXISTS ("
+    " SELECT 1 FROM user_profiles p WHERE p.user_id = i.user_id"
+    " AND (p.name ILIKE :customer OR p.email ILIKE :customer)))"
+)
+
+
+def like_pattern(text: str) -> str:
+    """A contains-pattern for ILIKE in which the user's own % and _ match only themselves."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def page(tx: Tx, *, user_id: str | None, status: str | None, period_from: date | None, period_to: date | None,
+         customer: str | None, limit: int, after: tuple[datetime, str] | None = None,
+         before: tuple[datetime, str] | None = None) -> list[dict[str, Any]]:
+    """Newest first. `after` pages towards older invoices; `before` towards newer ones (rows still newest first).
+
+    A period filter keeps the invoices whose service period overlaps [period_from, period_to].
+    """
+    if after and before:
+        raise ValueError("page either after or before a cursor, not both")
+    where, params = ["TRUE"], {"limit": limit}
+    if user_id:
+        where.append("i.user_id = CAST(:user_id AS uuid)")
+        params["user_id"] = user_id
+    if status:
+        where.append("i.status = CAST(:status AS invoice_status)")
+        params["status"] = status
+    if period_from:
+        where.append("i.period_end >= :period_from")
+        params["period_from"] = period_from
+    if period_to:
+        where.append("i.period_start <= :period_to")
+        params["period_to"] = period_to
+    if customer:
+        where.append(CUSTOMER_MATCHES)
+        params["customer"] = like_pattern(customer)
+    order = "DESC"
+    if after:
+        where.append("(i.created_at, i.id) < (:cursor_at, CAST(:cursor_id AS uuid))")
+        params["cursor_at"], params["cursor_id"] = after
+    elif before:
+        where.append("(i.created_at, i.id) > (:cursor_at, CAST(:cursor_id AS uuid))")
+        params["cursor_at"], params["cursor_id"] = before
+        order = "ASC"  # the nearest newer rows first; the caller reverses them
+    rows = tx.all(
+        f"SELECT {INVOICE_COLUMNS} FROM invoices i WHERE {' AND '.join(where)} "
+        f"ORDER BY i.created_at {order}, i.id {order} LIMIT :limit",
+        **params,
+    )
+    return rows[::-1] if before else rows

@@ -1,0 +1,156 @@
+"""What the dashboard pages print: invoice rows and details formatted for the viewer's locale."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from babel.dates import format_date, format_interval
+from babel.numbers import format_percent
+
+from billing.domain import format as fmt
+from billing.domain.money import Money
+
+SUPPORTED_LOCALES = {"fr": "fr-FR", "en": "en-US"}
+DEFAULT_LOCALE = "en-US"
+STATUS_LABELS = {"DRAFT": "Draft", "SENT": "Sent", "OVERDUE": "Overdue", "PAID": "Paid", "CANCELLED": "Cancelled"}
+
+
+def viewer_locale(accept_language: str | None) -> str:
+    """The supported locale the browser prefers most (Accept-Language), else en-US."""
+    ranked = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        ranked.append((-quality, position, tag.strip().lower()))
+    for _, _, tag in sorted(ranked):
+        language = tag.split("-")[0]
+        if language in SUPPORTED_LOCALES:
+            return SUPPORTED_LOCALES[language]
+    return DEFAULT_LOCALE
+
+
+def amount_due_minor(invoice: dict[str, Any]) -> int:
+    """What the customer still owes: nothing once paid or cancelled, else the total less credits and payments."""
+    if invoice["status"] in ("PAID", "CANCELLED"):
+        return 0
+    settled = (invoice.get("credits_applied_minor") or 0) + (invoice.get("paid_minor") or 0)
+    return max(0, invoice["total_minor"] - settled)
+
+
+class Formatter:
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+        self._babel = fmt.babel_locale(locale)
+
+    def money(self, minor: int, currency: str) -> str:
+        return fmt.money(Money(minor, currency.strip()), self.locale)
+
+    def day(self, value: date | None) -> str:
+        return format_date(value, "medium", locale=self._babel) if value else "—"
+
+    def period(self, start: date, end: date) -> str:
+        return format_interval(start, end, "yMMMd", locale=self._babel)
+
+    def number(self, value: int) -> str:
+        return fmt.number(value, self.locale)
+
+    def percent(self, rate: Decimal) -> str:
+        return format_percent(rate, format="#,##0.##%", locale=self._babel)
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    id: str
+    number: str
+    customer: str
+    customer_email: str
+    period: str
+    status: str
+    status_label: str
+    total: str
+    amount_due: str
+    issued: str
+    due: str
+    has_pdf: bool
+
+
+@dataclass(frozen=True)
+class Line:
+    description: str
+    quantity: str
+    unit_price: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class CreditNote:
+    number: str
+    issued: str
+    total: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class InvoiceDetail:
+    row: InvoiceRow
+    buyer: dict[str, Any]
+    lines: list[Line]
+    subtotal: str
+    tax_label: str
+    tax: str
+    total: str
+    credits: str | None
+    paid: str | None
+    amount_due: str
+    tax_mention: str | None
+    notes: str | None
+    credit_note: CreditNote | None
+
+
+def invoice_row(invoice: dict[str, Any], f: Formatter) -> InvoiceRow:
+    buyer, currency = invoice.get("buyer") or {}, invoice["currency"]
+    return InvoiceRow(
+        id=invoice["id"], number=invoice["number"] or "Draft", customer=buyer.get("name") or "—",
+        customer_email=buyer.get("email") or "", period=f.period(invoice["period_start"], invoice["period_end"]),
+        status=invoice["status"], status_label=STATUS_LABELS.get(invoice["status"], invoice["status"].title()),
+        total=f.money(invoice["total_minor"], currency), amount_due=f.money(amount_due_minor(invoice), currency),
+        issued=f.day(invoice["issue_date"]), due=f.day(invoice["due_date"]), has_pdf=bool(invoice["pdf_key"]),
+    )
+
+
+def invoice_detail(invoice: dict[str, Any], f: Formatter) -> InvoiceDetail:
+    currency = invoice["currency"]
+    credits, paid = invoice.get("credits_applied_minor") or 0, invoice.get("paid_minor") or 0
+    exempt = not invoice["tax_minor"] and invoice.get("tax_category", "S") != "S"
+    return InvoiceDetail(
+        row=invoice_row(invoice, f), buyer=invoice.get("buyer") or {},
+        lines=[
+            Line(description=it["description"], quantity=f.number(it["quantity"]),
+                 unit_price=f.money(it["unit_price_minor"], currency)
+                 + (f" / {f.number(it['base_quantity'])}" if it["base_quantity"] != 1 else ""),
+                 amount=f.money(it["amount_minor"], currency))
+            for it in invoice.get("items") or []
+        ],
+        subtotal=f.money(invoice["subtotal_minor"], currency),
+        tax_label="VAT exempt" if exempt else f"VAT {f.percent(invoice['tax_rate'])}",
+        tax=f.money(invoice["tax_minor"], currency), total=f.money(invoice["total_minor"], currency),
+        credits=f.money(-credits, currency) if credits else None,
+        paid=f.money(-paid, currency) if paid else None,
+        amount_due=f.money(amount_due_minor(invoice), currency),
+        tax_mention=invoice.get("tax_mention"), notes=invoice.get("notes"),
+        credit_note=_credit_note(invoice.get("credit_note"), f),
+    )
+
+
+def _credit_note(note: dict[str, Any] | None, f: Formatter) -> CreditNote | None:
+    if not note:
+        return None
+    return CreditNote(number=note["number"], issued=f.day(note["issue_date"]),
+                      total=f.money(note["total_minor"], note["currency"]), reason=note.get("reason"))
