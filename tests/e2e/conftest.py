@@ -9,7 +9,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,18 +52,21 @@ def http(method: str, url: str, *, token: str | None = None, body: Any = None, r
         return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
 
 
-@pytest.fixture(scope="session")
-def stack(infra, tmp_path_factory):
+@contextmanager
+def local_stack(infra, workdir: Path, database: str):
+    """`billing stack` in a subprocess on free ports, on the session's PostgreSQL and Redis; yields its ready
+    info (plus the process and its log), and stops it with SIGINT as Ctrl-C would."""
     from billing.devstack.services import free_port
 
-    ready = tmp_path_factory.mktemp("stack") / "ready.json"
-    env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "SMTP_PORT")}
-    env.update(DATABASE_URL=infra.database_url, REDIS_URL=infra.redis_url, BILLING_OWN_SERVICES="0")
+    ready = workdir / "ready.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "SMTP_PORT", "JWT_JWKS_URL")}
+    env.update(DATABASE_URL=infra.database_url, REDIS_URL=infra.redis_url, BILLING_OWN_SERVICES="0",
+               PYTHONUNBUFFERED="1")  # the dashboard tests read the printed sign-in link from the log
     ports = [free_port(), free_port(), free_port()]
-    log = open(tmp_path_factory.mktemp("stacklog") / "stack.log", "w+")
+    log = open(workdir / "stack.log", "w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "billing.cli", "stack", "--port", str(ports[0]), "--s3-port", str(ports[1]),
-         "--smtp-port", str(ports[2]), "--database", "billing_e2e", "--ready-file", str(ready)],
+         "--smtp-port", str(ports[2]), "--database", database, "--ready-file", str(ready)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 180
@@ -72,12 +77,20 @@ def stack(infra, tmp_path_factory):
         log.seek(0)
         pytest.fail(f"the local stack did not start:\n{log.read()[-4000:]}")
     info = json.loads(ready.read_text())
-    info["process"], info["log"] = process, log
-    yield info
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    log.close()
+    info.update(process=process, log=log, logPath=log.name)
+    try:
+        yield info
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def stack(infra, tmp_path_factory):
+    with local_stack(infra, tmp_path_factory.mktemp("stack"), "billing_e2e") as info:
+        yield info

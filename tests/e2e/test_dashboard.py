@@ -6,13 +6,8 @@ time, open a detail, download PDFs, keep customers apart, cancel with a credit n
 """
 from __future__ import annotations
 
-import json
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from datetime import date
 from pathlib import Path
@@ -20,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.e2e.conftest import http
+from tests.e2e.conftest import http, local_stack
 from tests.support import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -35,34 +30,9 @@ PAGED_MONTHS = [(2024 + (6 + i) // 12, (6 + i) % 12 + 1) for i in range(26)]  # 
 
 @pytest.fixture(scope="module")
 def dashboard_stack(infra, tmp_path_factory):
-    """A `billing stack` of this module's own: test_slice_over_http stops the session's stack in its last test."""
-    from billing.devstack.services import free_port
-
-    ready = tmp_path_factory.mktemp("dashboard-stack") / "ready.json"
-    env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "SMTP_PORT", "JWT_JWKS_URL")}
-    env.update(DATABASE_URL=infra.database_url, REDIS_URL=infra.redis_url, BILLING_OWN_SERVICES="0",
-               PYTHONUNBUFFERED="1")  # the printed sign-in link is read from its log
-    ports = [free_port(), free_port(), free_port()]
-    log = open(ready.parent / "stack.log", "w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "billing.cli", "stack", "--port", str(ports[0]), "--s3-port", str(ports[1]),
-         "--smtp-port", str(ports[2]), "--database", "billing_e2e_dashboard", "--ready-file", str(ready)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 180
-    while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if not ready.exists():
-        process.kill()
-        log.seek(0)
-        pytest.fail(f"the dashboard's local stack did not start:\n{log.read()[-4000:]}")
-    yield {**json.loads(ready.read_text()), "logPath": log.name}
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    """A stack of this module's own: test_slice_over_http stops the session's stack in its last test."""
+    with local_stack(infra, tmp_path_factory.mktemp("dashboard-stack"), "billing_e2e_dashboard") as info:
+        yield info
 
 
 def make_token(user_id: str, *, admin: bool = False) -> str:
