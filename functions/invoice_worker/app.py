@@ -5,8 +5,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from billing.api.models import InvoiceJobIn
 from billing.services.invoices.monthly_run import run_job
+from billing.services.audit import Actor, act_as
 
 logger = Logger()
+ACTOR = Actor("system:invoice_worker")  # what this function does is audited under its name
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -18,4 +20,5 @@ def record_handler(record: SQSRecord) -> str:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
+    act_as(ACTOR)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("invoice-run", help="the monthly run on the running local stack: scheduler -> queue -> worker")
     run.add_argument("--period", required=True, help="the month to invoice, YYYY-MM")
 
+    audit_cmd = sub.add_parser("audit", help="the audit trail")
+    audit_cmd.add_argument("action", choices=["verify"], help="verify: check the hash chain, name the first broken row")
+
     args = parser.parse_args(argv)
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "billing")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the functions run in this process: keep it readable
@@ -92,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--period is a month: YYYY-MM")
         summary = invoice_run(root, period, dlq_url=info["queues"]["InvoiceJobsDeadLetterQueue"]["url"])
         return 1 if summary["failed"] or summary["unfinished"] else 0
+    elif args.command == "audit":
+        from billing.services.audit import verify_chain
+
+        checked, broken = verify_chain()
+        if broken is not None:
+            print(f"BROKEN at seq {broken}: the chain holds for the {checked} row(s) before it")
+            return 1
+        print(f"OK: {checked} row(s), the chain holds")
     elif args.command == "stack":
         from billing.devstack.stack import StackOptions, run_stack
 

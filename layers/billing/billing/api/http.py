@@ -13,6 +13,7 @@ from billing.domain.caller import Caller
 from billing.domain.errors import (BillingError, InvalidInvoiceId, InvalidJson, InvalidUserId, PayloadTooLarge,
                                    Unauthorized)
 from billing.domain.ids import parse_uuid
+from billing.services.audit import Actor, act_as
 
 from .errors import from_billing_error, problem, request_error
 
@@ -52,7 +53,10 @@ def caller(app: APIGatewayHttpResolver) -> Caller:
     scopes = claims.get("scope") or ""
     if isinstance(scopes, list):  # HTTP API hands array claims over as "[a b]" strings or lists
         scopes = " ".join(scopes)
-    return Caller(user_id=parse_uuid(subject, Unauthorized), scopes=frozenset(scopes.strip("[]").split()))
+    who = Caller(user_id=parse_uuid(subject, Unauthorized), scopes=frozenset(scopes.strip("[]").split()))
+    http = context.get("http") or {}
+    act_as(Actor(who.user_id, http.get("sourceIp"), (http.get("userAgent") or "")[:300] or None))
+    return who
 
 
 def body(app: APIGatewayHttpResolver, model: type[M]) -> M:

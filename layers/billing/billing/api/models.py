@@ -361,3 +361,30 @@ class StorageStatsOut(Out):
 
 class PdfQuery(In):
     expires_in: Annotated[int, Field(ge=1)] | None = None
+
+
+class AuditQuery(In):
+    target: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9*:_-]+$")]
+
+
+class AuditOut(Out):
+    seq: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    details: dict[str, Any]
+    ip: str | None
+    user_agent: str | None
+    hash: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "AuditOut":
+        return cls(seq=row["seq"], occurred_at=row["occurred_at"], actor=row["actor"], action=row["action"],
+                   target_type=row["target_type"], target_id=row["target_id"], details=row["details"],
+                   ip=row["ip"], user_agent=row["user_agent"], hash=row["hash"].hex())
+
+
+class AuditList(Out):
+    items: list[AuditOut]

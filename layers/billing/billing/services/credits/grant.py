@@ -7,6 +7,7 @@ from typing import Any
 
 from billing.domain.errors import CurrencyMismatch, CustomerNotFound
 from billing.ports.db import Database, credits, customers, database
+from billing.services import audit
 
 
 @dataclass(frozen=True)
@@ -25,5 +26,8 @@ def grant_credit(user_id: str, data: CreditInput, *, db: Database | None = None)
             raise CustomerNotFound(f"No billing profile for {user_id}")
         if profile["currency"].strip() != data.currency:
             raise CurrencyMismatch(f"The customer pays in {profile['currency']}, not {data.currency}")
-        return credits.insert(tx, user_id=user_id, type=data.type, amount_minor=data.amount_minor,
-                              currency=data.currency, reason=data.reason, expires_on=data.expires_on)
+        credit = credits.insert(tx, user_id=user_id, type=data.type, amount_minor=data.amount_minor,
+                                currency=data.currency, reason=data.reason, expires_on=data.expires_on)
+        audit.record(tx, "credit.granted", "customer", user_id, credit_id=credit["id"], amount=data.amount_minor,
+                     type=data.type)
+        return credit

@@ -10,6 +10,7 @@ from billing.domain.period import month_end
 from billing.ports.db import Database, database
 from billing.ports.db import customers as repo
 from billing.ports.db.plans import get_plan
+from billing.services import audit
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ def upsert_customer(user_id: str, data: CustomerInput, *, today: date | None = N
         profile = {k: v for k, v in asdict(data).items() if k in repo.PROFILE_COLUMNS}
         repo.upsert_profile(tx, user_id, profile)
         change_subscription(tx, user_id, plan.code, data, data.start_date or today)
+        # The fields that changed are named; their personal values never reach the audit trail.
+        audit.record(tx, "customer.upserted", "customer", user_id, plan=plan.code, interval=data.interval,
+                     status=data.status)
         return customer_view(tx, user_id)
 
 

@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 from billing.config import settings
 from billing.ports.db import Database, database, invoices
 from billing.ports.storage import Storage, storage
+from billing.services import audit
 from .changes import invoices_changed
 
 logger = Logger(child=True)
@@ -44,5 +45,7 @@ def _archive_one(invoice: dict[str, Any], storage_class: str, db: Database, stor
         return False
     with db.transaction() as tx:
         archived = invoices.mark_archived(tx, invoice["id"], source, target)
+        if archived:
+            audit.record(tx, "invoice.archived", "invoice", invoice["id"], key=target)
     invoices_changed(invoice["user_id"])
     return archived

@@ -12,6 +12,7 @@ from billing.domain.money import round_half_up
 from billing.domain.numbering import format_number
 from billing.domain.status import check_transition
 from billing.ports.db import Database, credit_notes, database, invoices, numbers
+from billing.services import audit
 
 from .document import document_key, store_credit_note
 from .changes import invoices_changed
@@ -42,6 +43,8 @@ def cancel_invoice(invoice_id: str, *, reason: str | None = None, today: date | 
                 pdf_key=document_key(invoice["user_id"], invoice_id, number, datetime.now(timezone.utc)),
             )
         invoices.set_status(tx, invoice_id, "CANCELLED")
+        audit.record(tx, "invoice.status", "invoice", invoice_id, **{"from": invoice["status"], "to": "CANCELLED"},
+                     credit_note=note and note["number"])
         invoice = invoices.get(tx, invoice_id)
         invoice["items"] = invoices.items(tx, invoice_id)
     invoices_changed(invoice["user_id"])

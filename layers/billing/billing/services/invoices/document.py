@@ -18,6 +18,7 @@ from billing.domain.money import Money
 from billing.ports import pdf
 from billing.ports.db import Database, credit_notes, database, invoices
 from billing.ports.storage import Storage, storage
+from billing.services import audit
 
 from .email import email_invoice
 from .changes import invoices_changed
@@ -207,6 +208,8 @@ def record_stored_document(key: str, *, db: Database | None = None, store: Stora
             logger.warning("document for no known invoice", extra={"key": key})
             return "unknown"
         recorded = invoices.record_document(tx, invoice_id, key, obj.size, digest, obj.etag)
+        if recorded:
+            audit.record(tx, "invoice.document_recorded", "invoice", invoice_id, key=key, sha256=digest)
     invoices_changed(invoice["user_id"])
     if invoice["send_requested"]:
         send_once(invoice_id, obj.body, db=db)
@@ -232,6 +235,7 @@ def send_once(invoice_id: str, body: bytes, *, db: Database) -> bool:
             return False
         email_invoice(invoice, body)
         invoices.mark_emailed(tx, invoice_id)
+        audit.record(tx, "invoice.emailed", "invoice", invoice_id, via="issue")
     invoices_changed(invoice["user_id"])
     return True
 

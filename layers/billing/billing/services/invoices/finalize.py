@@ -12,6 +12,7 @@ from billing.domain.numbering import format_number
 from billing.domain.status import check_transition
 from billing.domain.credits import allocate
 from billing.ports.db import Database, credits, database, invoices, numbers
+from billing.services import audit
 
 from .document import document_key, store_document
 from .changes import invoices_changed
@@ -40,6 +41,8 @@ def issue_invoice(invoice_id: str, *, today: date | None = None, db: Database | 
             due_date=today + timedelta(days=settings().due_days),
             pdf_key=document_key(invoice["user_id"], invoice_id, number, issued_at), issued_at=issued_at,
         )
+        audit.record(tx, "invoice.issued", "invoice", invoice_id, number=number,
+                     credits_applied=sum(amount for _, amount in applications))
         invoice = invoices.get(tx, invoice_id)
         invoice["items"] = invoices.items(tx, invoice_id)
     invoices_changed(invoice["user_id"])

@@ -13,6 +13,7 @@ from billing.domain.tax import treatment
 from billing.ports.db import Database, Tx, database, violates
 from billing.ports.db import customers, invoices, usage
 from billing.ports.db.plans import get_plan
+from billing.services import audit
 
 from .finalize import issue_invoice
 from .changes import invoices_changed
@@ -78,6 +79,8 @@ def _insert_draft(tx: Tx, user_id: str, period: Period, send_requested: bool, cf
                 raise InvoiceExists(exact) from None
             raise PeriodOverlap(invoices.live_invoice_overlapping(tx, user_id, period.start, period.end)) from None
         raise
+    audit.record(tx, "invoice.created", "invoice", invoice_id, user_id=user_id, period_start=period.start,
+                 period_end=period.end, total=sums.total.minor)
     invoices.insert_items(tx, invoice_id, [
         {"kind": line.kind, "description": line.description, "quantity": line.quantity,
          "unit_price_minor": line.unit_price.minor, "base_quantity": line.base_quantity,

@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger
 from billing.domain.errors import EmailFailed
 from billing.ports import mail
 from billing.ports.db import Database, alerts, database, invoices
+from billing.services import audit
 
 from .email import compose
 from .changes import invoices_changed
@@ -25,6 +26,7 @@ def mark_overdue(today: date, *, db: Database | None = None) -> list[str]:
             today=today)]
         for invoice_id in due:
             invoices.set_status(tx, invoice_id, "OVERDUE")
+            audit.record(tx, "invoice.status", "invoice", invoice_id, **{"from": "SENT", "to": "OVERDUE"})
     if due:
         invoices_changed()  # the all-customers pages; each customer's below, with its reminder
     for invoice_id in due:

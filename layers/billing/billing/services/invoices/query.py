@@ -14,6 +14,7 @@ from billing.domain.ids import is_uuid
 from billing.ports import cache
 from billing.ports.db import Database, credit_notes, database, invoices
 from billing.ports.storage import Storage, storage
+from billing.services import audit
 
 from .changes import ALL
 from .document import render_pdf, store_document
@@ -27,6 +28,7 @@ def get_invoice(caller: Caller, invoice_id: str, *, db: Database | None = None) 
         invoice = invoices.get(tx, invoice_id)
         if invoice is None or not caller.may_see(invoice["user_id"]):
             raise InvoiceNotFound()  # another customer's invoice does not exist for this caller
+        audit.record(tx, "invoice.read", "invoice", invoice_id)
         invoice["items"] = invoices.items(tx, invoice_id)
         invoice["credit_note"] = credit_notes.for_invoice(tx, invoice_id)
     return invoice
@@ -45,6 +47,8 @@ def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, li
     found = cache.versions(ALL, owner or ALL)
     key = found and f"invoices:page:{found[0]}.{found[1]}:{owner}:{status}:{limit}:{cursor}"
     rows = cache.through(key, LIST_TTL, page)
+    with (db or database()).transaction() as tx:  # every read is audited, cached or not
+        audit.record(tx, "invoice.list", "customer", owner or "*", status=status, cursor=cursor, count=len(rows))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]) if more and rows else None
@@ -69,6 +73,8 @@ def pdf_download(caller: Caller, invoice_id: str, *, expires_in: int | None = No
             store_document(invoice, store=store)  # its upload failed when it was issued
         return url
 
+    with (db or database()).transaction() as tx:
+        audit.record(tx, "invoice.pdf_url", "invoice", invoice_id, expires_in=seconds)
     try:
         # A link is reused until a minute before it expires; a new key (archival) is a new cache entry.
         key = f"pdf:url:{invoice_id}:{invoice['pdf_key']}:{seconds}" if seconds > URL_MARGIN else None

@@ -8,6 +8,7 @@ from billing.domain.caller import Caller
 from billing.domain.errors import InvalidTransition
 from billing.ports.db import Database, database, invoices
 from billing.ports.storage import Storage, storage
+from billing.services import audit
 
 from .document import render_pdf, store_document
 from .email import email_invoice
@@ -33,6 +34,7 @@ def send_invoice(caller: Caller, invoice_id: str, *, today: date | None = None, 
     email_invoice(invoice, body)
     with db.transaction() as tx:
         invoices.set_emailed(tx, invoice_id)
+        audit.record(tx, "invoice.emailed", "invoice", invoice_id, via="send")
         invoice = _with_items(tx, invoice_id)
     invoices_changed(invoice["user_id"])
     return invoice

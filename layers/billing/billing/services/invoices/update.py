@@ -7,6 +7,7 @@ from typing import Any
 from billing.domain.errors import InvalidRequest, InvoiceImmutable, InvoiceNotFound
 from billing.domain.status import check_transition
 from billing.ports.db import Database, database, invoices
+from billing.services import audit
 
 from .cancel import cancel_invoice
 from .finalize import issue_invoice
@@ -32,8 +33,11 @@ def update_invoice(invoice_id: str, *, status: str | None = None, due_date: date
             check_transition(invoice["status"], status)  # refuse before writing anything
         fields = {k: v for k, v in (("due_date", due_date), ("notes", notes)) if v is not UNSET}
         invoices.set_fields(tx, invoice_id, **fields)
+        if fields:
+            audit.record(tx, "invoice.updated", "invoice", invoice_id, fields=sorted(fields))
         if status in ("PAID", "OVERDUE") and status != invoice["status"]:
             invoices.set_status(tx, invoice_id, status)
+            audit.record(tx, "invoice.status", "invoice", invoice_id, **{"from": invoice["status"], "to": status})
     if status == "OVERDUE" and invoice["status"] != "OVERDUE":
         remind_overdue(invoice_id, db=db)
     if status == "SENT" and invoice["status"] == "DRAFT":

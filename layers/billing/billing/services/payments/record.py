@@ -10,6 +10,7 @@ from billing.domain.status import after_payments
 from billing.ports.db import Database, alerts, database, invoices, payments
 from billing.services.alerts.notify import notify
 from billing.services.invoices.changes import invoices_changed
+from billing.services import audit
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,11 @@ def record_payment(invoice_id: str, data: PaymentInput, *, today: date | None = 
         paid = invoices.get(tx, invoice_id)["paid_minor"]
         due = invoice["total_minor"] - invoice["credits_applied_minor"]
         status = after_payments(invoice["status"], paid >= due, invoice["due_date"] < today)
+        audit.record(tx, "payment.recorded", "invoice", invoice_id, payment_id=payment["id"],
+                     amount=data.amount_minor, status=data.status, provider=data.provider)
         if status != invoice["status"]:
             invoices.set_status(tx, invoice_id, status)
+            audit.record(tx, "invoice.status", "invoice", invoice_id, **{"from": invoice["status"], "to": status})
     invoices_changed(invoice["user_id"])
     notify([a for a in raised if a], db=db)
     return payment, True

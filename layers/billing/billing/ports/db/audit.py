@@ -1,0 +1,48 @@
+"""The audit trail: append-only rows, each holding the hash of the one before (a tamper-evident chain)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any, Iterator
+
+from . import Tx
+
+CHAIN_LOCK = 7_294_114  # one writer at a time extends the chain, until its transaction ends
+COLUMNS = ("seq, occurred_at, actor, action, target_type, target_id, details, ip, user_agent, prev_hash, hash")
+
+
+def row_hash(prev: bytes | None, occurred_at: datetime, actor: str, action: str, target_type: str, target_id: str,
+             details: dict[str, Any], ip: str | None, user_agent: str | None) -> bytes:
+    canonical = json.dumps([occurred_at.isoformat(), actor, action, target_type, target_id, details, ip, user_agent],
+                           sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256((prev or b"") + canonical.encode()).digest()
+
+
+def append(tx: Tx, *, actor: str, action: str, target_type: str, target_id: str, details: dict[str, Any],
+           ip: str | None, user_agent: str | None) -> None:
+    tx.execute("SELECT pg_advisory_xact_lock(:k)", k=CHAIN_LOCK)
+    prev = tx.value("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+    occurred_at = tx.value("SELECT date_trunc('milliseconds', clock_timestamp())")
+    digest = row_hash(prev, occurred_at, actor, action, target_type, target_id, details, ip, user_agent)
+    tx.execute(
+        "INSERT INTO audit_events (occurred_at, actor, action, target_type, target_id, details, ip, user_agent,"
+        " prev_hash, hash) VALUES (:at, :actor, :action, :tt, :tid, CAST(:details AS jsonb), :ip, :ua, :prev, :hash)",
+        at=occurred_at, actor=actor, action=action, tt=target_type, tid=target_id,
+        details=json.dumps(details, sort_keys=True, default=str), ip=ip, ua=user_agent, prev=prev, hash=digest,
+    )
+
+
+def for_target(tx: Tx, target_id: str, limit: int) -> list[dict[str, Any]]:
+    return tx.all(f"SELECT {COLUMNS} FROM audit_events WHERE target_id = :t ORDER BY seq DESC LIMIT :l",
+                  t=target_id, l=limit)
+
+
+def walk(tx: Tx, batch: int = 1000) -> Iterator[dict[str, Any]]:
+    after = 0
+    while True:
+        rows = tx.all(f"SELECT {COLUMNS} FROM audit_events WHERE seq > :s ORDER BY seq LIMIT :l", s=after, l=batch)
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1]["seq"]
