@@ -1,12 +1,12 @@
 """EventBridge schedule, daily: overdue invoices (alert + reminder), yearly subscriptions expiring or expired."""
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from billing.services.schedules.daily import run_daily
 from billing.services.audit import Actor, act_as
+from billing.logs import service_logger
 
-logger = Logger()
+logger = service_logger()
 ACTOR = Actor("system:daily_billing")  # what this function does is audited under its name
 
 

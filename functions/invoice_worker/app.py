@@ -1,13 +1,13 @@
 """SQS worker: issue one invoice per message; a failing customer is reported alone (partial batch failure)."""
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from billing.api.models import InvoiceJobIn
 from billing.services.invoices.monthly_run import run_job
 from billing.services.audit import Actor, act_as
+from billing.logs import service_logger
 
-logger = Logger()
+logger = service_logger()
 ACTOR = Actor("system:invoice_worker")  # what this function does is audited under its name
 processor = BatchProcessor(event_type=EventType.SQS)
 

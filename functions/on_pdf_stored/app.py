@@ -1,14 +1,14 @@
 """S3 ObjectCreated under invoices/: verify the PDF, record it on its invoice once, e-mail it once if asked."""
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import S3Model
 
 from billing.services.invoices.document import record_stored_document
 from billing.services.audit import Actor, act_as
+from billing.logs import service_logger
 
-logger = Logger()
+logger = service_logger()
 ACTOR = Actor("system:on_pdf_stored")  # what this function does is audited under its name
 
 

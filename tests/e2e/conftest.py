@@ -61,7 +61,7 @@ def local_stack(infra, workdir: Path, database: str):
     ready = workdir / "ready.json"
     env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "SMTP_PORT", "JWT_JWKS_URL")}
     env.update(DATABASE_URL=infra.database_url, REDIS_URL=infra.redis_url, BILLING_OWN_SERVICES="0",
-               PYTHONUNBUFFERED="1")  # the dashboard tests read the printed sign-in link from the log
+               PYTHONUNBUFFERED="1", POWERTOOLS_LOG_LEVEL="DEBUG", STACK_LOG_LEVEL="INFO")  # as much log as there is  # the dashboard tests read the printed sign-in link from the log
     ports = [free_port(), free_port(), free_port()]
     log = open(workdir / "stack.log", "w+")
     process = subprocess.Popen(

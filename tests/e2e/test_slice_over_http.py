@@ -207,6 +207,30 @@ def test_the_lifecycle_over_http(stack):
     assert alerts.status == 200
 
 
+def test_a_full_run_leaves_no_personal_value_in_the_logs(stack):
+    base, admin = stack["baseUrl"], stack["adminToken"]
+    user = str(uuid.uuid4())
+    personal = {"name": "Zoé Confidentielle", "email": "zoe.confidentielle@private.example",
+                "address": {"line1": "42 rue du Secret", "postalCode": "13001", "city": "Marseille", "country": "FR"},
+                "phone": "+33 4 91 00 00 00", "siren": "732829320", "vatNumber": "FR44732829320"}
+    assert http("PUT", f"{base}/billing/customers/{user}", token=admin,
+                body=customer_body(startDate="2026-01-01", **personal)).status == 200
+    period = {"type": "monthly", "startDate": "2026-08-01", "endDate": "2026-08-31"}
+    invoice = http("POST", f"{base}/billing/invoices", token=admin,
+                   body={"userId": user, "period": period, "sendImmediately": True}).json()
+    mine = token(stack, user)
+    assert http("POST", f"{base}/billing/invoices/{invoice['id']}/send", token=mine).status == 202
+    assert http("GET", f"{base}/billing/invoices/{invoice['id']}/pdf", token=mine).status == 302
+    assert http("GET", f"{base}/billing/invoices/{invoice['id']}", token=mine).status == 200
+    time.sleep(2)  # the S3 event and its e-mail
+    stack["log"].flush()
+    logs = open(stack["logPath"], encoding="utf-8").read()
+    assert '"level":"DEBUG"' in logs or '"level":"INFO"' in logs  # the functions did log
+    for value in ("Zoé", "Confidentielle", "zoe.confidentielle", "42 rue du Secret", "+33 4 91", "FR44732829320",
+                  mine):
+        assert value not in logs, f"{value!r} reached the logs"
+
+
 # Last in the module on purpose: it stops the session's stack.
 def test_ctrl_c_stops_everything_and_frees_the_ports(stack):
     import signal

@@ -141,3 +141,24 @@ def test_customers_invoice_calendar_months_only(make_customer):
     status, problem = call("POST /billing/invoices", http_event("POST", "/billing/invoices", route="/billing/invoices",
                                                                 body={"period": period}, caller=claims(user)))
     assert (status, problem["code"]) == (403, "forbidden")
+
+
+def test_a_caller_over_the_rate_limit_gets_429_with_retry_after(make_customer, monkeypatch):
+    from billing.config import settings
+
+    user = make_customer()
+    monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "3")
+    settings.cache_clear()
+    try:
+        replies = [call("GET /billing/invoices", http_event("GET", "/billing/invoices", route="/billing/invoices",
+                                                             caller=claims(user))) for _ in range(4)]
+        other = call("GET /billing/invoices", http_event("GET", "/billing/invoices", route="/billing/invoices",
+                                                          caller=claims(str(uuid.uuid4()))))
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+    statuses = [status for status, _ in replies]
+    if statuses[3] == 200:  # the minute turned over between the calls: the window restarted
+        pytest.skip("the one-minute window rolled over mid-test")
+    assert statuses == [200, 200, 200, 429] and other[0] == 200
+    assert replies[3][1]["code"] == "rate_limited" and 1 <= replies[3][1]["retryAfter"] <= 60

@@ -19,3 +19,15 @@ def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limit(monkeypatch: pytest.MonkeyPatch):
+    """The limiter counts in Redis; the integration tests exercise it against the real server."""
+    from billing.config import settings
+
+    monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "0")
+    settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    settings.cache_clear()

@@ -38,6 +38,7 @@ class Settings:
     sqs_endpoint_url: str | None
     invoice_jobs_queue_url: str | None
     archive_after_days: int
+    rate_limit_per_minute: int
     smtp_host: str
     smtp_port: int
     smtp_user: str | None
@@ -76,6 +77,7 @@ class Settings:
             sqs_endpoint_url=os.environ.get("SQS_ENDPOINT_URL") or None,
             invoice_jobs_queue_url=os.environ.get("INVOICE_JOBS_QUEUE_URL") or None,
             archive_after_days=int(_env("ARCHIVE_AFTER_DAYS", "730")),
+            rate_limit_per_minute=int(_env("RATE_LIMIT_PER_MINUTE", "120")),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "1025")),
             smtp_user=os.environ.get("SMTP_USER") or None,

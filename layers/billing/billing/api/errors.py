@@ -27,14 +27,15 @@ FIELD_CODES = {
 }
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
+def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None,
+            **extra: Any) -> Response:
     body = {"type": f"https://twinmcp.example/problems/{code}", "title": title, "status": status,
             "code": code, "detail": detail, **extra}
-    return Response(status_code=status, content_type=PROBLEM, body=json.dumps(body, default=str))
+    return Response(status_code=status, content_type=PROBLEM, body=json.dumps(body, default=str), headers=headers)
 
 
 def from_billing_error(exc: BillingError) -> Response:
-    return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+    return problem(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers or None, **exc.extra)
 
 
 def request_error(exc: ValidationError) -> BillingError:

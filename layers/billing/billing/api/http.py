@@ -5,19 +5,21 @@ import base64
 import json
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import BaseModel, ValidationError
 
+from billing.config import settings
 from billing.domain.caller import Caller
 from billing.domain.errors import (BillingError, InvalidInvoiceId, InvalidJson, InvalidUserId, PayloadTooLarge,
-                                   Unauthorized)
+                                   RateLimited, Unauthorized)
 from billing.domain.ids import parse_uuid
+from billing.ports import cache
 from billing.services.audit import Actor, act_as
+from billing.logs import service_logger
 
 from .errors import from_billing_error, problem, request_error
 
-logger = Logger()
+logger = service_logger()
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY_BYTES = 256 * 1024
 
@@ -56,7 +58,16 @@ def caller(app: APIGatewayHttpResolver) -> Caller:
     who = Caller(user_id=parse_uuid(subject, Unauthorized), scopes=frozenset(scopes.strip("[]").split()))
     http = context.get("http") or {}
     act_as(Actor(who.user_id, http.get("sourceIp"), (http.get("userAgent") or "")[:300] or None))
+    _rate_limit(who)
     return who
+
+
+def _rate_limit(who: Caller) -> None:
+    """A fixed one-minute window per caller in Redis; without Redis, requests are not limited (fail open)."""
+    limit = settings().rate_limit_per_minute
+    counted = cache.hit(f"rate:{who.user_id}", 60) if limit > 0 else None
+    if counted and counted[0] > limit:
+        raise RateLimited(max(1, counted[1]))
 
 
 def body(app: APIGatewayHttpResolver, model: type[M]) -> M:

@@ -18,8 +18,11 @@ class _WriteEml:
 
 
 def start_sink(directory: Path, port: int, host: str = "127.0.0.1"):
+    import logging
+
     from aiosmtpd.controller import Controller  # dev dependency, only here
 
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # it logs every recipient address at INFO
     directory.mkdir(parents=True, exist_ok=True)
     controller = Controller(_WriteEml(directory), hostname=host, port=port)
     controller.start()

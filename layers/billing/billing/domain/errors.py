@@ -7,6 +7,8 @@ class BillingError(Exception):
     status = 400
     title = "Request failed"
 
+    headers: dict[str, str] = {}
+
     def __init__(self, detail: str = "", **extra: object) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
@@ -57,6 +59,14 @@ class PayloadTooLarge(BillingError):
 
 class Unauthorized(BillingError):
     code, title, status = "unauthorized", "A valid bearer token is required", 401
+
+
+class RateLimited(BillingError):
+    code, title, status = "rate_limited", "Too many requests", 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Try again in {retry_after} s", retryAfter=retry_after)
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class Forbidden(BillingError):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable
@@ -117,3 +118,18 @@ def through(key: str | None, ttl: int, produce: Callable[[], Any]) -> Any:
     except redis.RedisError as exc:
         _down(exc)
     return value
+
+
+def hit(key: str, window_seconds: int) -> tuple[int, int] | None:
+    """Counts one hit in the current fixed window: (hits so far, seconds until the window ends); None if down."""
+    now = int(time.time())
+    window_end = now - now % window_seconds + window_seconds
+    try:
+        pipe = cache().pipeline()
+        pipe.incr(_ns(f"{key}:{window_end}"))
+        pipe.expireat(_ns(f"{key}:{window_end}"), window_end + 1)
+        count, _ = pipe.execute()
+        return int(count), window_end - now
+    except redis.RedisError as exc:
+        _down(exc)
+        return None

@@ -12,18 +12,18 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import jinja2
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.shared.cookies import Cookie
 
 from billing.api.errors import PROBLEM, from_billing_error, problem
 from billing.domain.errors import BillingError, InvalidRequest, Unauthorized
+from billing.logs import service_logger
 
 from . import actions
 from .session import Session, cleared_cookie, session_of, token_from_cookies
 from .views import STATUS_LABELS, Formatter, invoice_detail, invoice_row, viewer_locale
 
-logger = Logger()
+logger = service_logger()
 HERE = Path(__file__).resolve().parent
 SIGN_IN = "/dashboard/sign-in"
 MAX_FORM_BYTES = 8 * 1024
