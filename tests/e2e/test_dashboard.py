@@ -313,6 +313,26 @@ def test_admin_cancels_an_invoice_after_confirming_and_sees_the_credit_note(dash
     credit_note = page.get_by_role("region", name=re.compile(r"^Credit note AVO-\d{4}-\d{6}$"))
     expect(credit_note).to_contain_text("€10.80")
     expect(page.get_by_role("button", name="Cancel invoice")).to_have_count(0)
+    history = page.get_by_role("region", name="History")  # from the audit trail
+    expect(history).to_contain_text(f"Issued as {invoice['number']}")
+    expect(history).to_contain_text("Sent → Cancelled by billing staff")
+
+
+def test_the_detail_lists_payments_and_alerts(dashboard_stack, data, context):
+    invoice = data["invoices"][(2024, 9)]
+    base, admin = dashboard_stack["baseUrl"], dashboard_stack["adminToken"]
+    for status, amount in (("FAILED", 500), ("COMPLETED", 300)):
+        reply = http("POST", f"{base}/billing/invoices/{invoice['id']}/payments", token=admin, body={
+            "amount": amount, "currency": "EUR", "provider": "stripe", "status": status,
+            "providerTransactionId": f"{invoice['id']}-{status}"})
+        assert reply.status == 201, reply.body
+    page = sign_in(context, dashboard_stack, admin)
+    page.goto(f"{base}/dashboard/invoices/{invoice['id']}")
+    payments = page.get_by_role("region", name="Payments")
+    expect(payments).to_contain_text("Failed")
+    expect(payments).to_contain_text("€3.00")
+    expect(page.get_by_role("region", name="Alerts")).to_contain_text("failed")
+    expect(page.get_by_role("region", name="History")).to_contain_text("Payment recorded")
 
 
 def test_a_refused_action_shows_the_apis_message(dashboard_stack, data, context):

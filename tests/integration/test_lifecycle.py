@@ -303,3 +303,15 @@ def test_a_jpy_customer_is_invoiced_in_whole_yen(make_customer):
     assert (invoice["currency"], invoice["subtotal"], invoice["tax"], invoice["total"]) == ("JPY", 2700, 0, 2700)
     text = text_of(storage().get(invoice["document"]["key"]).body)
     assert "¥2,700" in text and "¥2,700.00" not in text
+
+
+def test_amounts_read_back_from_sql_are_integers_not_decimals(make_customer):
+    from billing.domain.caller import Caller
+    from billing.services.invoices.query import get_invoice
+
+    user = make_customer(25_000)
+    invoice = create(user)
+    pay(invoice["id"], 100)
+    row = get_invoice(Caller(ADMIN_ID, frozenset({"billing:admin"})), invoice["id"])
+    minor = {k: v for k, v in row.items() if k.endswith("_minor")}
+    assert minor and all(type(v) is int for v in minor.values()), minor

@@ -192,6 +192,7 @@ class InvoiceOut(Out):
     items: list[ItemOut] | None = None
     document: DocumentOut | None
     credit_note: CreditNoteOut | None = None
+    payments: list["PaymentOut"] | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -223,6 +224,7 @@ class InvoiceOut(Out):
                 tax=row["credit_note"]["tax_minor"], total=row["credit_note"]["total_minor"],
                 document_key=row["credit_note"]["pdf_key"], recorded_at=row["credit_note"]["document_recorded_at"],
             ),
+            payments=None if row.get("payments") is None else [PaymentOut.from_row(p) for p in row["payments"]],
             created_at=row["created_at"], updated_at=row["updated_at"],
         )
 
@@ -388,3 +390,6 @@ class AuditOut(Out):
 
 class AuditList(Out):
     items: list[AuditOut]
+
+
+InvoiceOut.model_rebuild()

@@ -98,6 +98,21 @@ class CreditNote:
 
 
 @dataclass(frozen=True)
+class Payment:
+    received: str
+    amount: str
+    status: str
+    provider: str
+
+
+@dataclass(frozen=True)
+class Event:
+    when: str
+    what: str
+    by: str
+
+
+@dataclass(frozen=True)
 class InvoiceDetail:
     row: InvoiceRow
     buyer: dict[str, Any]
@@ -112,6 +127,9 @@ class InvoiceDetail:
     tax_mention: str | None
     notes: str | None
     credit_note: CreditNote | None
+    payments: list[Payment]
+    alerts: list[str]
+    history: list[Event]
 
 
 def invoice_row(invoice: dict[str, Any], f: Formatter) -> InvoiceRow:
@@ -146,7 +164,30 @@ def invoice_detail(invoice: dict[str, Any], f: Formatter) -> InvoiceDetail:
         amount_due=f.money(amount_due_minor(invoice), currency),
         tax_mention=invoice.get("tax_mention"), notes=invoice.get("notes"),
         credit_note=_credit_note(invoice.get("credit_note"), f),
+        payments=[Payment(received=f.day(p["received_at"].date()), amount=f.money(p["amount_minor"], currency),
+                          status=p["status"].title(), provider=p["provider"]) for p in invoice.get("payments") or []],
+        alerts=[a["message"] for a in invoice.get("alerts") or []],
+        history=[_event(e, invoice["user_id"], f) for e in invoice.get("history") or []],
     )
+
+
+HISTORY_LABELS = {"invoice.created": "Created", "invoice.issued": "Issued", "invoice.emailed": "E-mailed",
+                  "payment.recorded": "Payment recorded", "invoice.archived": "PDF archived",
+                  "invoice.updated": "Edited"}
+
+
+def _event(row: dict[str, Any], owner: str, f: Formatter) -> Event:
+    details = row["details"] or {}
+    if row["action"] == "invoice.status":
+        what = f"{STATUS_LABELS.get(details.get('from'), details.get('from'))} → " \
+               f"{STATUS_LABELS.get(details.get('to'), details.get('to'))}"
+    else:
+        what = HISTORY_LABELS.get(row["action"], row["action"])
+        if row["action"] == "invoice.issued" and details.get("number"):
+            what += f" as {details['number']}"
+    actor = row["actor"]
+    by = "the customer" if actor == owner else "the system" if actor.startswith("system") else "billing staff"
+    return Event(when=f"{f.day(row['occurred_at'].date())} {row['occurred_at']:%H:%M}", what=what, by=by)
 
 
 def _credit_note(note: dict[str, Any] | None, f: Formatter) -> CreditNote | None:

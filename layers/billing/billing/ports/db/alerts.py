@@ -52,3 +52,8 @@ def for_user(tx: Tx, user_id: str | None, limit: int = 100) -> list[dict[str, An
     where = "WHERE user_id = CAST(:u AS uuid)" if user_id else ""
     return tx.all(f"SELECT {COLUMNS} FROM billing_alerts {where} ORDER BY created_at DESC LIMIT :l",
                   **({"u": user_id} if user_id else {}), l=limit)
+
+
+def for_invoice(tx: Tx, invoice_id: str) -> list[dict[str, Any]]:
+    return tx.all(f"SELECT {COLUMNS} FROM billing_alerts WHERE invoice_id = CAST(:i AS uuid) ORDER BY created_at",
+                  i=invoice_id)

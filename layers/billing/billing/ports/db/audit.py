@@ -46,3 +46,9 @@ def walk(tx: Tx, batch: int = 1000) -> Iterator[dict[str, Any]]:
             return
         yield from rows
         after = rows[-1]["seq"]
+
+
+def history(tx: Tx, target_id: str, actions: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The target's rows among `actions`, oldest first."""
+    return tx.all(f"SELECT {COLUMNS} FROM audit_events WHERE target_id = :t AND action = ANY(:a) ORDER BY seq",
+                  t=target_id, a=list(actions))

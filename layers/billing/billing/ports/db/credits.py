@@ -11,7 +11,7 @@ from . import Tx
 CREDIT_COLUMNS = """
     c.id::text AS id, c.user_id::text AS user_id, c.type::text AS type, c.amount_minor, c.currency, c.reason,
     c.expires_on, c.created_at,
-    c.amount_minor - COALESCE((SELECT sum(a.amount_minor) FROM credit_applications a WHERE a.credit_id = c.id), 0)
+    c.amount_minor - COALESCE((SELECT sum(a.amount_minor) FROM credit_applications a WHERE a.credit_id = c.id), 0)::bigint
         AS remaining_minor
 """
 
@@ -30,7 +30,7 @@ def available_for_update(tx: Tx, user_id: str, currency: str) -> list[AvailableC
     """The customer's credits in this currency, locked until the issuing transaction ends."""
     rows = tx.all(
         "SELECT c.id::text AS id, c.expires_on, c.amount_minor - COALESCE((SELECT sum(a.amount_minor)"
-        " FROM credit_applications a WHERE a.credit_id = c.id), 0) AS remaining_minor "
+        " FROM credit_applications a WHERE a.credit_id = c.id), 0)::bigint AS remaining_minor "
         "FROM credits c WHERE c.user_id = CAST(:u AS uuid) AND c.currency = :c "
         "ORDER BY c.created_at, c.id FOR UPDATE",
         u=user_id, c=currency,

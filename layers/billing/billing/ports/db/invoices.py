@@ -16,7 +16,7 @@ INVOICE_COLUMNS = """
     i.document_recorded_at, i.emailed_at, i.issued_at, i.paid_at, i.cancelled_at, i.created_at, i.updated_at,
     i.tax_category, i.tax_mention, i.credits_applied_minor, i.archived_at, i.pdf_corrupt_at,
     (SELECT COALESCE(sum(CASE p.status WHEN 'COMPLETED' THEN p.amount_minor WHEN 'REFUNDED' THEN -p.amount_minor
-                              ELSE 0 END), 0)
+                              ELSE 0 END), 0)::bigint  -- sum(bigint) is numeric: keep integers integers
        FROM payments p WHERE p.invoice_id = i.id) AS paid_minor
 """
 

@@ -12,7 +12,8 @@ from billing.domain.caller import Caller
 from billing.domain.errors import DependencyUnavailable, DocumentNotReady, InvalidRequest, InvoiceNotFound
 from billing.domain.ids import is_uuid
 from billing.ports import cache
-from billing.ports.db import Database, credit_notes, database, invoices
+from billing.ports.db import Database, alerts, credit_notes, database, invoices, payments
+from billing.ports.db import audit as audit_rows
 from billing.ports.storage import Storage, storage
 from billing.services import audit
 
@@ -21,6 +22,9 @@ from .document import render_pdf, store_document
 
 logger = Logger(child=True)
 LIST_TTL = 15 * 60
+# What the status history shows, from the audit trail: what changed the invoice, not who read it.
+HISTORY_ACTIONS = ("invoice.created", "invoice.issued", "invoice.status", "invoice.emailed", "payment.recorded",
+                   "invoice.archived", "invoice.updated")
 URL_MARGIN = 60
 
 def get_invoice(caller: Caller, invoice_id: str, *, db: Database | None = None) -> dict[str, Any]:
@@ -31,6 +35,9 @@ def get_invoice(caller: Caller, invoice_id: str, *, db: Database | None = None) 
         audit.record(tx, "invoice.read", "invoice", invoice_id)
         invoice["items"] = invoices.items(tx, invoice_id)
         invoice["credit_note"] = credit_notes.for_invoice(tx, invoice_id)
+        invoice["payments"] = payments.for_invoice(tx, invoice_id)
+        invoice["alerts"] = alerts.for_invoice(tx, invoice_id)
+        invoice["history"] = audit_rows.history(tx, invoice_id, HISTORY_ACTIONS)
     return invoice
 
 
