@@ -22,7 +22,8 @@ OTHERS = {
     "PATCH /billing/invoices/{id}": 403, "POST /billing/invoices/{id}/payments": 403,
     "PUT /billing/customers/{userId}": 403, "POST /billing/customers/{userId}/credits": 403,
     "POST /billing/usage": 403, "GET /billing/alerts": 403, "GET /billing/audit": 403,
-    "GET /billing/storage/stats": 403,
+    "GET /billing/storage/stats": 403, "GET /billing/users/{id}/export": 404, "DELETE /billing/users/{id}": 404,
+    "POST /billing/users/{id}/consents": 404,
 }
 
 
@@ -35,7 +36,8 @@ def walk(infra, tmp_path_factory):
 
 def request_for(route, walk, who: str | None):
     invoice = walk["invoice"]
-    path = route.path.replace("{id}", invoice["id"]).replace("{userId}", invoice["userId"])
+    person = route.path.startswith("/billing/users/")
+    path = route.path.replace("{id}", invoice["userId"] if person else invoice["id"]).replace("{userId}", invoice["userId"])
     bodies = {
         "POST /billing/invoices": {"userId": invoice["userId"],
                                    "period": {"type": "monthly", "startDate": "2026-09-01", "endDate": "2026-09-30"}},
@@ -45,6 +47,7 @@ def request_for(route, walk, who: str | None):
         "PUT /billing/customers/{userId}": {"name": "X", "email": "x@x.example", "plan": "BASIC", "address": {
             "line1": "1", "postalCode": "1", "city": "c", "country": "FR"}},
         "POST /billing/customers/{userId}/credits": {"amount": 1, "currency": "EUR", "type": "ADJUSTMENT", "reason": "x"},
+        "POST /billing/users/{id}/consents": {"purpose": "terms", "granted": True},
         "POST /billing/usage": {"events": [{"eventId": str(uuid.uuid4()), "userId": invoice["userId"],
                                             "timestamp": "2026-10-01T00:00:00Z", "requests": 1}]},
     }

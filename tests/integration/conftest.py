@@ -54,6 +54,7 @@ def make_customer(db):
                 "DELETE FROM payments WHERE invoice_id IN (SELECT id FROM invoices WHERE user_id = CAST(:u AS uuid))",
                 "DELETE FROM credit_notes WHERE user_id = CAST(:u AS uuid)",
                 "DELETE FROM billing_alerts WHERE user_id = CAST(:u AS uuid)",
+                "DELETE FROM gdpr_consents WHERE user_id = CAST(:u AS uuid)",
                 "DELETE FROM invoice_items WHERE invoice_id IN (SELECT id FROM invoices WHERE user_id = CAST(:u AS uuid))",
                 "DELETE FROM invoices WHERE user_id = CAST(:u AS uuid)",
                 "DELETE FROM subscriptions WHERE user_id = CAST(:u AS uuid)",

@@ -39,6 +39,7 @@ class Settings:
     invoice_jobs_queue_url: str | None
     archive_after_days: int
     rate_limit_per_minute: int
+    retention_years: int
     smtp_host: str
     smtp_port: int
     smtp_user: str | None
@@ -78,6 +79,7 @@ class Settings:
             invoice_jobs_queue_url=os.environ.get("INVOICE_JOBS_QUEUE_URL") or None,
             archive_after_days=int(_env("ARCHIVE_AFTER_DAYS", "730")),
             rate_limit_per_minute=int(_env("RATE_LIMIT_PER_MINUTE", "120")),
+            retention_years=int(_env("RETENTION_YEARS", "10")),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "1025")),
             smtp_user=os.environ.get("SMTP_USER") or None,

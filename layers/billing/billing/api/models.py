@@ -393,3 +393,17 @@ class AuditList(Out):
 
 
 InvoiceOut.model_rebuild()
+
+
+class ConsentIn(In):
+    purpose: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+    granted: bool
+    source: Annotated[str, StringConstraints(min_length=1, max_length=40)] = "api"
+
+
+class ConsentOut(Out):
+    id: str
+    purpose: str
+    granted: bool
+    source: str
+    recorded_at: datetime

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from billing.ports.db import Database
+from billing.services.gdpr.rights import purge_past_retention
 from billing.services.invoices.archive import archive_documents
 from billing.services.invoices.document import restore_unrecorded
 from billing.services.invoices.overdue import mark_overdue
@@ -17,5 +18,6 @@ def run_daily(today: date, *, db: Database | None = None) -> dict[str, Any]:
     archived = archive_documents(today, db=db)
     # PDFs whose store failed at issue; an hour's margin leaves the S3 events of fresh ones time to land.
     restored = restore_unrecorded(datetime.now(timezone.utc) - timedelta(hours=1), db=db)
+    purged = purge_past_retention(today, db=db)
     return {"date": today.isoformat(), "overdue": overdue, **subscriptions, "archived": archived,
-            "restored": restored}
+            "restored": restored, "purged": purged}
