@@ -53,7 +53,7 @@ def http(method: str, url: str, *, token: str | None = None, body: Any = None, r
 
 
 @contextmanager
-def local_stack(infra, workdir: Path, database: str):
+def local_stack(infra, workdir: Path, database: str, **extra_env: str):
     """`billing stack` in a subprocess on free ports, on the session's PostgreSQL and Redis; yields its ready
     info (plus the process and its log), and stops it with SIGINT as Ctrl-C would."""
     from billing.devstack.services import free_port
@@ -61,7 +61,8 @@ def local_stack(infra, workdir: Path, database: str):
     ready = workdir / "ready.json"
     env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "SMTP_PORT", "JWT_JWKS_URL")}
     env.update(DATABASE_URL=infra.database_url, REDIS_URL=infra.redis_url, BILLING_OWN_SERVICES="0",
-               PYTHONUNBUFFERED="1", POWERTOOLS_LOG_LEVEL="DEBUG", STACK_LOG_LEVEL="INFO")  # as much log as there is  # the dashboard tests read the printed sign-in link from the log
+               PYTHONUNBUFFERED="1", POWERTOOLS_LOG_LEVEL="DEBUG", STACK_LOG_LEVEL="INFO")  # as much log as there is
+    env.update(extra_env)  # the dashboard tests read the printed sign-in link from the log
     ports = [free_port(), free_port(), free_port()]
     log = open(workdir / "stack.log", "w+")
     process = subprocess.Popen(
