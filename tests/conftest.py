@@ -10,7 +10,8 @@ import pytest
 
 from tests.support import ROOT
 
-TEST_DATABASE = "billing_test"
+# Parallel runs on one PostgreSQL (two checkouts, helpers) each name their own: the session drops and recreates it.
+TEST_DATABASE = os.environ.get("BILLING_TEST_DATABASE", "billing_test")
 
 
 @dataclass

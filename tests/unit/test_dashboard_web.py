@@ -22,7 +22,6 @@ from billing.devstack.lambda_runtime import LambdaContext, handler_of
 from billing.devstack.template import http_routes, load_template
 from billing.domain.caller import Caller
 from billing.domain.errors import Forbidden, InvalidPeriod, InvalidRequest, Unauthorized
-from billing.ports.db.invoice_search import like_pattern
 from billing.services.invoices.search import InvoiceFilter, search_invoices
 from billing.web import actions
 from billing.web.http import safe_next
@@ -152,10 +151,6 @@ def test_amounts_follow_the_browsers_preferred_supported_language(header, locale
 def test_the_amount_due_is_what_remains_after_credits_and_payments(status, credits, paid, due):
     invoice = {"status": status, "total_minor": 1980, "credits_applied_minor": credits, "paid_minor": paid}
     assert amount_due_minor(invoice) == due
-
-
-def test_a_customer_search_matches_percent_and_underscore_literally():
-    assert like_pattern("50%_off\\") == "%50\\%\\_off\\\\%"
 
 
 # ---- search checks, before any database --------------------------------------------------------------------------

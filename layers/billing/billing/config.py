@@ -40,6 +40,9 @@ class Settings:
     archive_after_days: int
     rate_limit_per_minute: int
     retention_years: int
+    kms_key_id: str | None
+    kms_endpoint_url: str | None
+    local_key_file: str
     smtp_host: str
     smtp_port: int
     smtp_user: str | None
@@ -54,8 +57,11 @@ class Settings:
     jwt_issuer: str
     jwt_audience: str
     seller: Seller
+    einvoice_profile: str = "en16931"  # EINVOICE_PROFILE: en16931 (Factur-X PDFs) | none (plain PDFs)
 
     def __post_init__(self) -> None:
+        if self.einvoice_profile not in ("en16931", "none"):
+            raise ValueError("EINVOICE_PROFILE must be en16931 or none")
         if not 1 <= self.presign_seconds <= 3600:
             raise ValueError("PRESIGN_SECONDS must be between 1 and 3600 (a download link never lives over 1 h)")
         if not Decimal(0) <= self.tax_rate < Decimal(1):
@@ -80,6 +86,9 @@ class Settings:
             archive_after_days=int(_env("ARCHIVE_AFTER_DAYS", "730")),
             rate_limit_per_minute=int(_env("RATE_LIMIT_PER_MINUTE", "120")),
             retention_years=int(_env("RETENTION_YEARS", "10")),
+            kms_key_id=os.environ.get("KMS_KEY_ID") or None,
+            kms_endpoint_url=os.environ.get("KMS_ENDPOINT_URL") or None,
+            local_key_file=_env("LOCAL_KEY_FILE", ".local/keys/master.key"),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "1025")),
             smtp_user=os.environ.get("SMTP_USER") or None,
@@ -105,6 +114,7 @@ class Settings:
                 iban=_env("SELLER_IBAN", "FR7630006000011234567890189"),
                 logo_path=os.environ.get("SELLER_LOGO_PATH") or None,
             ),
+            einvoice_profile=_env("EINVOICE_PROFILE", "en16931").lower(),
         )
 
 

@@ -5,6 +5,7 @@ from datetime import date
 from typing import Any
 
 from . import Tx
+from .. import crypto
 
 PROFILE_COLUMNS = (
     "name", "email", "address_line1", "address_line2", "postal_code", "city", "country",
@@ -16,24 +17,34 @@ def ensure_user(tx: Tx, user_id: str) -> None:
     tx.execute("INSERT INTO users (id) VALUES (CAST(:id AS uuid)) ON CONFLICT (id) DO NOTHING", id=user_id)
 
 
+# Personal columns are stored encrypted (billing.ports.crypto), bound to user_profiles, the column and the user.
+ENCRYPTED = ("name", "email", "address_line1", "address_line2", "postal_code", "city", "phone", "vat_number", "siren")
+
+
 def upsert_profile(tx: Tx, user_id: str, profile: dict[str, Any]) -> None:
     columns = ", ".join(PROFILE_COLUMNS)
     values = ", ".join(f":{c}" for c in PROFILE_COLUMNS)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in PROFILE_COLUMNS)
+    version = crypto.current_version(tx)
+    stored = {c: crypto.encrypt(tx, profile.get(c), "user_profiles", c, user_id, version) if c in ENCRYPTED
+              else profile.get(c) for c in PROFILE_COLUMNS}
     tx.execute(
-        f"INSERT INTO user_profiles (user_id, {columns}) VALUES (CAST(:user_id AS uuid), {values}) "
-        f"ON CONFLICT (user_id) DO UPDATE SET {updates}, updated_at = now()",
-        user_id=user_id,
-        **{c: profile.get(c) for c in PROFILE_COLUMNS},
+        f"INSERT INTO user_profiles (user_id, {columns}, search_tokens) VALUES (CAST(:user_id AS uuid), {values},"
+        f" CAST(:tokens AS text[])) ON CONFLICT (user_id) DO UPDATE SET {updates},"
+        " search_tokens = EXCLUDED.search_tokens, updated_at = now()",
+        user_id=user_id, tokens=crypto.search_tokens(tx, profile.get("name"), profile.get("email")), **stored,
     )
 
 
 def get_profile(tx: Tx, user_id: str) -> dict[str, Any] | None:
-    return tx.one(
+    row = tx.one(
         f"SELECT user_id::text AS user_id, {', '.join(PROFILE_COLUMNS)} FROM user_profiles "
         "WHERE user_id = CAST(:id AS uuid)",
         id=user_id,
     )
+    return row and {k: crypto.decrypt(tx, v, "user_profiles", k, user_id) if k in ENCRYPTED else v
+                    for k, v in row.items()}
+
 
 
 def existing_user_ids(tx: Tx, user_ids: list[str]) -> set[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from . import Tx
+from . import Tx, customers
 
 
 def record_consent(tx: Tx, user_id: str, purpose: str, granted: bool, source: str) -> dict[str, Any]:
@@ -20,9 +20,7 @@ def held(tx: Tx, user_id: str) -> dict[str, Any]:
     u = {"u": user_id}
     return {
         "user": tx.one("SELECT id::text AS id, created_at, deleted_at FROM users WHERE id = CAST(:u AS uuid)", **u),
-        "profile": tx.one("SELECT name, email, address_line1, address_line2, postal_code, city, country, phone,"
-                          " vat_number, siren, locale, currency, created_at, updated_at FROM user_profiles"
-                          " WHERE user_id = CAST(:u AS uuid)", **u),
+        "profile": customers.get_profile(tx, user_id),
         "subscriptions": tx.all("SELECT plan_code, interval::text AS interval, status::text AS status, started_on,"
                                 " ended_on, auto_renew FROM subscriptions WHERE user_id = CAST(:u AS uuid)"
                                 " ORDER BY started_on", **u),
@@ -68,7 +66,7 @@ def erase(tx: Tx, user_id: str, pseudonym: str) -> dict[str, int]:
         "profile": tx.execute(
             "UPDATE user_profiles SET name = :p, email = :p || '@erased.invalid', address_line1 = '-',"
             " address_line2 = NULL, postal_code = '-', city = '-', phone = NULL, vat_number = NULL, siren = NULL,"
-            " updated_at = now() WHERE user_id = CAST(:u AS uuid)", p=pseudonym, **u),
+            " search_tokens = '{}', updated_at = now() WHERE user_id = CAST(:u AS uuid)", p=pseudonym, **u),
         "user": tx.execute("UPDATE users SET deleted_at = now() WHERE id = CAST(:u AS uuid) AND deleted_at IS NULL",
                            **u),
     }

@@ -1,4 +1,4 @@
-"""Invoice search for the dashboard: status, service period, customer name or e-mail, keyset pages both ways."""
+"""Invoice search for the dashboard: status, service period, customer words (blind indexes), keyset pages both ways."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,22 +7,15 @@ from typing import Any
 from . import Tx
 from .invoices import INVOICE_COLUMNS
 
-# The customer as printed on the invoice (frozen at generation) or as the profile reads today.
+# Names and e-mails are encrypted: the profile's blind indexes must hold every searched word.
 CUSTOMER_MATCHES = (
-    "(i.buyer->>'name' ILIKE :customer OR i.buyer->>'email' ILIKE :customer OR EXISTS ("
-    " SELECT 1 FROM user_profiles p WHERE p.user_id = i.user_id"
-    " AND (p.name ILIKE :customer OR p.email ILIKE :customer)))"
+    "EXISTS (SELECT 1 FROM user_profiles p WHERE p.user_id = i.user_id"
+    " AND p.search_tokens @> CAST(:customer AS text[]))"
 )
 
 
-def like_pattern(text: str) -> str:
-    """A contains-pattern for ILIKE in which the user's own % and _ match only themselves."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def page(tx: Tx, *, user_id: str | None, status: str | None, period_from: date | None, period_to: date | None,
-         customer: str | None, limit: int, after: tuple[datetime, str] | None = None,
+         customer: list[str] | None, limit: int, after: tuple[datetime, str] | None = None,
          before: tuple[datetime, str] | None = None) -> list[dict[str, Any]]:
     """Newest first. `after` pages towards older invoices; `before` towards newer ones (rows still newest first).
 
@@ -45,7 +38,7 @@ def page(tx: Tx, *, user_id: str | None, status: str | None, period_from: date |
         params["period_to"] = period_to
     if customer:
         where.append(CUSTOMER_MATCHES)
-        params["customer"] = like_pattern(customer)
+        params["customer"] = customer
     order = "DESC"
     if after:
         where.append("(i.created_at, i.id) < (:cursor_at, CAST(:cursor_id AS uuid))")

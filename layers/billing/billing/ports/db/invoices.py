@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from . import Tx
+from .. import crypto
 
 INVOICE_COLUMNS = """
     i.id::text AS id, i.user_id::text AS user_id, i.number, i.status::text AS status, i.currency,
@@ -25,15 +27,17 @@ def insert_draft(tx: Tx, *, user_id: str, currency: str, period_type: str, perio
                  subtotal_minor: int, tax_rate: Decimal, tax_minor: int, total_minor: int, send_requested: bool,
                  buyer: dict[str, Any], seller: dict[str, Any], locale: str, tax_category: str,
                  tax_mention: str | None) -> str:
+    invoice_id = str(uuid.uuid4())  # chosen here: the encrypted buyer is bound to it
+    sealed = {"enc": crypto.encrypt(tx, json.dumps(buyer), "invoices", "buyer", invoice_id)}
     return tx.value(
-        "INSERT INTO invoices (user_id, currency, period_type, period_start, period_end, subtotal_minor, tax_rate,"
+        "INSERT INTO invoices (id, user_id, currency, period_type, period_start, period_end, subtotal_minor, tax_rate,"
         " tax_minor, total_minor, send_requested, buyer, seller, locale, tax_category, tax_mention) "
-        "VALUES (CAST(:user_id AS uuid), :currency, :period_type, :period_start, :period_end, :subtotal, :tax_rate,"
-        " :tax, :total, :send, CAST(:buyer AS jsonb), CAST(:seller AS jsonb), :locale, :category, :mention)"
-        " RETURNING id::text",
-        user_id=user_id, currency=currency, period_type=period_type, period_start=period_start,
+        "VALUES (CAST(:id AS uuid), CAST(:user_id AS uuid), :currency, :period_type, :period_start, :period_end,"
+        " :subtotal, :tax_rate, :tax, :total, :send, CAST(:buyer AS jsonb), CAST(:seller AS jsonb), :locale,"
+        " :category, :mention) RETURNING id::text",
+        id=invoice_id, user_id=user_id, currency=currency, period_type=period_type, period_start=period_start,
         period_end=period_end, subtotal=subtotal_minor, tax_rate=tax_rate, tax=tax_minor, total=total_minor,
-        send=send_requested, buyer=json.dumps(buyer), seller=json.dumps(seller), locale=locale,
+        send=send_requested, buyer=json.dumps(sealed), seller=json.dumps(seller), locale=locale,
         category=tax_category, mention=tax_mention,
     )
 
@@ -73,10 +77,19 @@ def live_invoice_overlapping(tx: Tx, user_id: str, start: date, end: date) -> st
 
 
 def get(tx: Tx, invoice_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
-    return tx.one(
+    row = tx.one(
         f"SELECT {INVOICE_COLUMNS} FROM invoices i WHERE i.id = CAST(:id AS uuid)" + (" FOR UPDATE" if for_update else ""),
         id=invoice_id,
     )
+    return row and open_buyer(tx, row)
+
+
+def open_buyer(tx: Tx, row: dict[str, Any]) -> dict[str, Any]:
+    """Decrypts the frozen buyer identity in place (rows read elsewhere, e.g. from a cache, keep it sealed)."""
+    buyer = row.get("buyer")
+    if isinstance(buyer, dict) and "enc" in buyer:
+        row["buyer"] = json.loads(crypto.decrypt(tx, buyer["enc"], "invoices", "buyer", row["id"]))
+    return row
 
 
 def items(tx: Tx, invoice_id: str) -> list[dict[str, Any]]:

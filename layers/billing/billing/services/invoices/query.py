@@ -53,9 +53,11 @@ def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, li
     # A page is cached under the versions of its scope: any write to the customer's invoices bumps them.
     found = cache.versions(ALL, owner or ALL)
     key = found and f"invoices:page:{found[0]}.{found[1]}:{owner}:{status}:{limit}:{cursor}"
-    rows = cache.through(key, LIST_TTL, page)
+    rows = cache.through(key, LIST_TTL, page)  # cached with the buyer still sealed: no personal data in Redis
     with (db or database()).transaction() as tx:  # every read is audited, cached or not
         audit.record(tx, "invoice.list", "customer", owner or "*", status=status, cursor=cursor, count=len(rows))
+        for row in rows:
+            invoices.open_buyer(tx, row)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]) if more and rows else None

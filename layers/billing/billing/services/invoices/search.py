@@ -1,4 +1,4 @@
-"""Search invoices by status, service period and (staff only) customer name or e-mail, a page at a time."""
+"""Search invoices by status, service period and (staff only) customer name words or e-mail, a page at a time."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +8,8 @@ from typing import Any
 from billing.domain.caller import Caller
 from billing.domain.errors import InvalidPeriod, InvalidRequest
 from billing.domain.status import STATUSES
-from billing.ports.db import Database, database, invoice_search
+from billing.ports.db import Database, database, invoice_search, invoices
+from billing.ports import crypto
 
 from .query import decode_cursor, encode_cursor
 
@@ -21,7 +22,7 @@ class InvoiceFilter:
     status: str | None = None
     period_from: date | None = None
     period_to: date | None = None
-    customer: str | None = None  # part of a customer's name or e-mail; billing administrators only
+    customer: str | None = None  # whole words of a customer's name, or an e-mail; billing administrators only
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,15 @@ def search_invoices(caller: Caller, filters: InvoiceFilter, *, user_id: str | No
     customer = _checked(caller, filters, limit, after, before)
     after_key = decode_cursor(after) if after else None
     before_key = decode_cursor(before) if before else None
-    query = {"user_id": owner, "status": filters.status, "period_from": filters.period_from,
-             "period_to": filters.period_to, "customer": customer}
     with (db or database()).transaction() as tx:
+        query = {"user_id": owner, "status": filters.status, "period_from": filters.period_from,
+                 "period_to": filters.period_to, "customer": customer and crypto.search_tokens(tx, customer)}
         rows = invoice_search.page(tx, limit=limit + 1, after=after_key, before=before_key, **query)
         if before_key and len(rows) <= limit:
             # Back at the newest invoices: show a whole first page rather than the few left before the cursor.
             before_key, rows = None, invoice_search.page(tx, limit=limit + 1, **query)
+        for row in rows:
+            invoices.open_buyer(tx, row)
     if before_key:
         rows = rows[-limit:]
         return InvoiceSearchPage(rows, encode_cursor(rows[-1]), encode_cursor(rows[0]))

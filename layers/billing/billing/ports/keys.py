@@ -1,0 +1,68 @@
+"""Master keys that wrap the data keys: AWS KMS in the cloud (moto's KMS in tests), a key file on the local stack."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from billing.config import settings
+
+
+class LocalKeyFile:
+    """A 256-bit master key in a file (created on first use, mode 0600). For the embedded stack only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = "local"
+
+    def _master(self) -> bytes:
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(AESGCM.generate_key(bit_length=256))
+        return self.path.read_bytes()
+
+    def new_data_key(self) -> tuple[bytes, bytes]:
+        """(plaintext, wrapped) 256-bit data key."""
+        key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
+        return key, nonce + AESGCM(self._master()).encrypt(nonce, key, b"billing-data-key")
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        return AESGCM(self._master()).decrypt(wrapped[:12], wrapped[12:], b"billing-data-key")
+
+
+class Kms:
+    def __init__(self, key_id: str, endpoint_url: str | None, region: str) -> None:
+        import boto3
+
+        self.key_id = key_id
+        self.name = f"kms:{key_id}"
+        self.client = boto3.client("kms", endpoint_url=endpoint_url, region_name=region)
+
+    def new_data_key(self) -> tuple[bytes, bytes]:
+        reply = self.client.generate_data_key(KeyId=self.key_id, KeySpec="AES_256",
+                                              EncryptionContext={"purpose": "billing-data-key"})
+        return reply["Plaintext"], reply["CiphertextBlob"]
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        return self.client.decrypt(CiphertextBlob=wrapped, KeyId=self.key_id,
+                                   EncryptionContext={"purpose": "billing-data-key"})["Plaintext"]
+
+
+_provider = None
+_lock = threading.Lock()
+
+
+def provider():
+    global _provider
+    with _lock:
+        if _provider is None:
+            cfg = settings()
+            if cfg.kms_key_id:
+                _provider = Kms(cfg.kms_key_id, cfg.kms_endpoint_url, cfg.aws_region)
+            else:
+                _provider = LocalKeyFile(Path(cfg.local_key_file))
+        return _provider

@@ -1,0 +1,1 @@
+"""Security use cases run by schedules: key rotation."""
