@@ -30,14 +30,18 @@ system-deps:
 	  else echo "warning: missing$$missing; install pango, libharfbuzz-subset0 and fonts-dejavu-core"; fi; \
 	fi
 
-# Debian's Chromium for the dashboard's browser tests (never a browser download of Playwright's own).
+# Debian's Chromium for the dashboard's browser tests (never a browser download of Playwright's own), and qpdf
+# for the Factur-X file checks; installed with apt-get when we are root and they are missing.
 test-deps: system-deps
-	@if ! test -x /usr/bin/chromium; then \
+	@missing=""; \
+	test -x /usr/bin/chromium || missing="$$missing chromium chromium-driver"; \
+	command -v qpdf >/dev/null || missing="$$missing qpdf"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing chromium for the browser tests"; \
+	    echo "installing test tools:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	      chromium chromium-driver >/dev/null; \
-	  else echo "warning: no /usr/bin/chromium: the browser tests will be skipped"; fi; \
+	      $$missing >/dev/null; \
+	  else echo "warning: missing$$missing: the browser and Factur-X file tests will fail or be skipped"; fi; \
 	fi
 
 ## make run: the local stack with demo data on http://127.0.0.1:3000 (Ctrl-C stops it all)

@@ -49,7 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     audit_cmd = sub.add_parser("audit", help="the audit trail")
     audit_cmd.add_argument("action", choices=["verify"], help="verify: check the hash chain, name the first broken row")
 
+    from billing.einvoice import command as einvoice_command  # billing einvoice validate FILE.pdf
+
+    einvoice_command.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "einvoice":
+        return einvoice_command.run(args)
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "billing")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the functions run in this process: keep it readable
     if args.command == "migrate":

@@ -20,7 +20,8 @@ def render_html(template: str, context: dict[str, Any]) -> str:
     return _templates().get_template(template).render(**context)
 
 
-def html_to_pdf(html: str) -> bytes:
+def html_to_pdf(html: str, pdf_variant: str | None = None) -> bytes:
+    """`pdf_variant`: e.g. "pdf/a-3b" for an archivable PDF that may carry an e-invoice's XML."""
     import weasyprint  # ~600 ms import: only the code paths that render pay it
 
-    return weasyprint.HTML(string=html, base_url=None).write_pdf()
+    return weasyprint.HTML(string=html, base_url=None).write_pdf(pdf_variant=pdf_variant)

@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from billing import einvoice
 from billing.config import settings
 from billing.domain import format as fmt
 from billing.domain.ids import is_uuid
@@ -143,7 +144,10 @@ def _percent(rate: Any) -> str:
 
 
 def render_pdf(invoice: dict[str, Any], items: list[dict[str, Any]]) -> bytes:
-    return pdf.html_to_pdf(pdf.render_html("invoice.html", render_context(invoice, items)))
+    """An issued invoice renders as an e-invoice (Factur-X unless EINVOICE_PROFILE=none); a DRAFT preview never."""
+    context = render_context(invoice, items)
+    html = pdf.render_html("invoice.html", context)
+    return einvoice.invoice_pdf(html, invoice, items, context["l"]) if invoice["number"] else pdf.html_to_pdf(html)
 
 
 def store_document(invoice: dict[str, Any], *, store: Storage | None = None) -> str:
@@ -155,7 +159,8 @@ def store_document(invoice: dict[str, Any], *, store: Storage | None = None) -> 
 
 
 def store_credit_note(invoice: dict[str, Any], note: dict[str, Any], *, store: Storage | None = None) -> str:
-    body = pdf.html_to_pdf(pdf.render_html("invoice.html", credit_note_context(invoice, note)))
+    context = credit_note_context(invoice, note)
+    body = einvoice.credit_note_pdf(pdf.render_html("invoice.html", context), invoice, note, context["l"])
     return _put_pdf(store or storage(), note["pdf_key"], body, kind="credit-note", document_id=note["id"],
                     invoice=invoice, number=note["number"], status="ISSUED", total_minor=note["total_minor"])
 
