@@ -119,7 +119,9 @@ def test_yearly_interval_bills_one_yearly_fee_in_a_period_touching_the_start_mon
 ])
 def test_yearly_interval_bills_no_fee_in_a_period_not_touching_the_start_month(period):
     lines = lines_for(BASIC, "YEAR", YEARLY_START, period, 0)
-    assert lines == []
+    # Nothing to bill: one zero line says so (an invoice always has a line, EN 16931 BR-16).
+    assert [(line.kind, line.amount) for line in lines] == [("fee", Money(0, "EUR"))]
+    assert "nothing to bill" in lines[0].description
 
 
 def test_yearly_interval_finds_the_start_month_across_a_year_boundary():

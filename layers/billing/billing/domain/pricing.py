@@ -66,9 +66,11 @@ def included_requests(plan: Plan, period: Period) -> int:
 
 DESCRIPTIONS = {
     "fr": {"MONTH": "Abonnement {plan} — mensuel", "YEAR": "Abonnement {plan} — annuel",
-           "overage": "Requêtes au-delà des {included} incluses", "span": " (du {start} au {end})"},
+           "overage": "Requêtes au-delà des {included} incluses", "span": " (du {start} au {end})",
+           "nothing": "Abonnement {plan} — rien à facturer sur la période"},
     "en": {"MONTH": "{plan} plan — monthly subscription", "YEAR": "{plan} plan — yearly subscription",
-           "overage": "Requests above the {included} included", "span": " ({start} to {end})"},
+           "overage": "Requests above the {included} included", "span": " ({start} to {end})",
+           "nothing": "{plan} plan — nothing to bill for the period"},
 }
 
 
@@ -112,6 +114,9 @@ def lines_for_segments(segments: list[Segment], period: Period, requests: int, l
         if overage and plan.overage_per_1000_minor:
             lines.append(Line("overage", words["overage"].format(included=format_number(included, locale)),
                               overage, Money(plan.overage_per_1000_minor, plan.currency), OVERAGE_BASE))
+        if not lines:
+            # An invoice has at least one line (EN 16931 BR-16): say plainly that nothing is due this time.
+            lines.append(Line("fee", words["nothing"].format(plan=plan.name), 1, Money(0, plan.currency)))
     return lines
 
 
