@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
+from billing.ports.secrets import database_url_from_secret
+
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "")
@@ -74,7 +76,8 @@ class Settings:
         endpoint = os.environ.get("MINIO_ENDPOINT") if provider == "minio" else None
         endpoint = endpoint or os.environ.get("S3_ENDPOINT_URL") or None
         return cls(
-            database_url=_env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/billing"),
+            database_url=_env("DATABASE_URL", "") or database_url_from_secret()
+            or "postgresql://postgres@127.0.0.1:5432/billing",
             redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
             storage_provider=provider,
             s3_endpoint_url=endpoint,

@@ -64,8 +64,12 @@ def _functions(template: dict[str, Any], root: Path) -> dict[str, tuple[Function
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         props = resource.get("Properties") or {}
-        module, _, attr = props["Handler"].rpartition(".")
-        code_dir = root / props["CodeUri"]
+        if props.get("PackageType") == "Image":  # functions/pdf_image/Dockerfile in AWS; run from source here
+            handler, code_uri = props["ImageConfig"]["Command"][0], resource["Metadata"]["LocalCodeUri"]
+        else:
+            handler, code_uri = props["Handler"], props["CodeUri"]
+        module, _, attr = handler.rpartition(".")
+        code_dir = root / code_uri
         found[logical_id] = (
             Function(
                 logical_id=logical_id,

@@ -56,8 +56,7 @@ class Storage:
             ContentType=content_type,
             Metadata=metadata,
             Tagging="&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in tags.items()),
-            ServerSideEncryption="AES256",
-        )
+        )  # encrypted by the bucket's default: SSE-KMS in template.yaml, SSE-S3 on the local stack
 
     def get(self, key: str) -> StoredObject:
         response = self.client.get_object(Bucket=self.bucket, Key=key)
@@ -106,8 +105,7 @@ class Storage:
             Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source},
             StorageClass=storage_class, MetadataDirective="COPY", TaggingDirective="REPLACE",
             Tagging="&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in tags.items()),
-            ServerSideEncryption="AES256",
-        )
+        )  # encrypted by the bucket's default: SSE-KMS in template.yaml, SSE-S3 on the local stack
 
     def health(self) -> str | None:
         """None when the bucket answers, otherwise a short reason."""
