@@ -1,4 +1,5 @@
-"""Invoice search for the dashboard: status, service period, customer words (blind indexes), keyset pages both ways."""
+"""Pages of invoices for the API and the dashboard: status, service period, customer words (blind indexes),
+keyset pages both ways."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -14,9 +15,10 @@ CUSTOMER_MATCHES = (
 )
 
 
-def page(tx: Tx, *, user_id: str | None, status: str | None, period_from: date | None, period_to: date | None,
-         customer: list[str] | None, limit: int, after: tuple[datetime, str] | None = None,
-         before: tuple[datetime, str] | None = None) -> list[dict[str, Any]]:
+def page(tx: Tx, *, user_id: str | None, status: str | None, limit: int, period_from: date | None = None,
+         period_to: date | None = None, customer: list[str] | None = None,
+         after: tuple[datetime, str] | None = None, before: tuple[datetime, str] | None = None,
+         ) -> list[dict[str, Any]]:
     """Newest first. `after` pages towards older invoices; `before` towards newer ones (rows still newest first).
 
     A period filter keeps the invoices whose service period overlaps [period_from, period_to].

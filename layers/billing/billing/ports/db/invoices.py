@@ -125,26 +125,6 @@ def mark_emailed(tx: Tx, invoice_id: str) -> bool:
     ) == 1
 
 
-def page(tx: Tx, *, user_id: str | None, status: str | None, limit: int,
-         after: tuple[datetime, str] | None) -> list[dict[str, Any]]:
-    """Keyset pagination, newest first: (created_at, id) strictly after the cursor."""
-    where, params = ["TRUE"], {"limit": limit}
-    if user_id:
-        where.append("i.user_id = CAST(:user_id AS uuid)")
-        params["user_id"] = user_id
-    if status:
-        where.append("i.status = CAST(:status AS invoice_status)")
-        params["status"] = status
-    if after:
-        where.append("(i.created_at, i.id) < (:after_at, CAST(:after_id AS uuid))")
-        params["after_at"], params["after_id"] = after
-    return tx.all(
-        f"SELECT {INVOICE_COLUMNS} FROM invoices i WHERE {' AND '.join(where)} "
-        "ORDER BY i.created_at DESC, i.id DESC LIMIT :limit",
-        **params,
-    )
-
-
 def set_status(tx: Tx, invoice_id: str, status: str) -> None:
     """Moves the status and stamps when it became PAID or CANCELLED (cleared again when a refund reopens it)."""
     tx.execute(

@@ -12,7 +12,7 @@ from billing.domain.caller import Caller
 from billing.domain.errors import DependencyUnavailable, DocumentNotReady, InvalidRequest, InvoiceNotFound
 from billing.domain.ids import is_uuid
 from billing.ports import cache
-from billing.ports.db import Database, alerts, credit_notes, database, invoices, payments
+from billing.ports.db import Database, alerts, credit_notes, database, invoice_search, invoices, payments
 from billing.ports.db import audit as audit_rows
 from billing.ports.storage import Storage, storage
 from billing.services import audit
@@ -48,7 +48,7 @@ def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, li
 
     def page() -> list[dict[str, Any]]:
         with (db or database()).transaction() as tx:
-            return invoices.page(tx, user_id=owner, status=status, limit=limit + 1, after=after)
+            return invoice_search.page(tx, user_id=owner, status=status, limit=limit + 1, after=after)
 
     # A page is cached under the versions of its scope: any write to the customer's invoices bumps them.
     found = cache.versions(ALL, owner or ALL)
