@@ -69,3 +69,13 @@ def api(method: str, path: str, route: str, caller: dict[str, str] | None, body:
     values = [v for r, v in zip(route.split("/"), path.split("/")) if r.startswith("{")]
     return call(f"{method} {route}", http_event(method, path, route=route, body=body, query=query,
                                                   path_params=dict(zip(names, values)) or None, caller=caller))
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text of every page, with babel's narrow and plain no-break spaces read as spaces."""
+    import io
+
+    from pypdf import PdfReader
+
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    return " ".join(page.extract_text() for page in pages).replace("\u202f", " ").replace("\xa0", " ")

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import email
 import hashlib
-import io
 import threading
 from datetime import date
 
 import pytest
-from pypdf import PdfReader
 
 from billing.domain.errors import InvoiceExists
 from billing.domain.period import Period
@@ -17,14 +15,14 @@ from billing.ports.storage import storage
 from billing.services.invoices.document import record_stored_document
 from billing.services.invoices.finalize import issue_invoice
 from billing.services.invoices.generate import generate_invoice
+from tests.support import pdf_text
 
 OCTOBER = Period.month(2026, 10)
 ISSUED = date(2026, 11, 21)
 
 
-def pdf_text(key: str) -> str:
-    body = storage().get(key).body
-    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages).replace("\u202f", " ").replace("\xa0", " ")
+def stored_text(key: str) -> str:
+    return pdf_text(storage().get(key).body)
 
 
 def test_basic_customer_with_25000_requests_pays_1980_cents(make_customer):
@@ -34,7 +32,7 @@ def test_basic_customer_with_25000_requests_pays_1980_cents(make_customer):
     assert invoice["status"] == "SENT"
     assert invoice["number"].startswith("INV-2026-") and len(invoice["number"]) == len("INV-2026-000001")
     assert invoice["due_date"] == date(2026, 12, 21)
-    text = pdf_text(invoice["pdf_key"])
+    text = stored_text(invoice["pdf_key"])
     assert "19,80 €" in text and invoice["number"] in text
     assert "Indemnité forfaitaire" in text
 
@@ -173,7 +171,7 @@ def test_pdf_lost_at_issue_is_stored_again_on_first_download(make_customer):
     kind, url = pdf_download(Caller(user, frozenset()), invoice["id"])
     assert kind == "redirect"
     assert storage().exists(invoice["pdf_key"]) and invoice["pdf_key"].split("/")[-1] in url
-    assert "19,80 €" in pdf_text(invoice["pdf_key"])
+    assert "19,80 €" in stored_text(invoice["pdf_key"])
 
 
 def test_failed_upload_at_issue_keeps_the_number_and_answers_503(make_customer, monkeypatch, db):

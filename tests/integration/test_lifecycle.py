@@ -3,23 +3,17 @@ from __future__ import annotations
 
 import base64
 import email
-import io
 import uuid
 
 import pytest
-from pypdf import PdfReader
 
 from billing.ports.storage import storage
 from billing.services.invoices.document import record_stored_document
-from tests.support import ADMIN_ID, api, claims
+from tests.support import ADMIN_ID, api, claims, pdf_text
 
 OCTOBER = {"type": "monthly", "startDate": "2026-10-01", "endDate": "2026-10-31"}
 ADMIN = claims(ADMIN_ID, admin=True)
 ONE = "/billing/invoices/{id}"
-
-
-def text_of(pdf: bytes) -> str:
-    return " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace("\u202f", " ").replace("\xa0", " ")
 
 
 def create(user: str, **extra) -> dict:
@@ -48,7 +42,7 @@ def test_a_draft_has_no_number_no_pdf_and_previews_as_brouillon(make_customer):
     status, reply = api("GET", f"/billing/invoices/{draft['id']}/pdf", "/billing/invoices/{id}/pdf", claims(user))
     raw = reply["raw"]
     assert status == 200 and raw["headers"]["Content-Type"] == "application/pdf" and raw["isBase64Encoded"]
-    assert "BROUILLON" in text_of(base64.b64decode(raw["body"]))
+    assert "BROUILLON" in pdf_text(base64.b64decode(raw["body"]))
     listed = storage().client.list_objects_v2(Bucket=storage().bucket, Prefix=f"invoices/{user}/")
     assert listed["KeyCount"] == 0
 
@@ -110,7 +104,7 @@ def test_cancelling_an_issued_invoice_issues_a_credit_note_with_its_own_pdf(make
     assert note["number"].startswith("AVO-2026-") and note["total"] == 1000 and note["tax"] + note["subtotal"] == 1000
     obj = storage().get(note["documentKey"])
     assert obj.metadata["document-type"] == "credit-note" and obj.metadata["invoice-number"] == invoice["number"]
-    text = text_of(obj.body)
+    text = pdf_text(obj.body)
     assert note["number"] in text and invoice["number"] in text and "Avoir" in text
     assert record_stored_document(note["documentKey"]) == "recorded"
     assert record_stored_document(note["documentKey"]) == "duplicate"
@@ -154,7 +148,7 @@ def test_credits_apply_at_issue_oldest_expiry_first_and_never_beyond_the_amount_
             i=invoice["id"])}
     assert used == {soon["id"]: 1000, late["id"]: 980}
     assert expired["id"] not in used
-    assert "Avoirs et crédits déduits" in text_of(storage().get(invoice["document"]["key"]).body)
+    assert "Avoirs et crédits déduits" in pdf_text(storage().get(invoice["document"]["key"]).body)
 
 
 def test_a_credit_in_another_currency_is_refused(make_customer):
@@ -216,14 +210,14 @@ def test_vat_treatment_by_country_and_vat_number(make_customer, country, vat, ca
     assert (invoice["taxCategory"], invoice["tax"], invoice["total"]) == (category, tax, 1650 + tax)
     if mention:
         assert invoice["taxMention"].startswith(mention)
-        assert mention in text_of(storage().get(invoice["document"]["key"]).body)
+        assert mention in pdf_text(storage().get(invoice["document"]["key"]).body)
 
 
 def test_reverse_charge_prints_autoliquidation_in_french(make_customer):
     user = make_customer(25_000, country="BE", vat_number="BE0123456789")
     invoice = create(user)
     assert invoice["taxMention"] == "Autoliquidation"
-    assert "Autoliquidation" in text_of(storage().get(invoice["document"]["key"]).body)
+    assert "Autoliquidation" in pdf_text(storage().get(invoice["document"]["key"]).body)
 
 
 # ---- send -----------------------------------------------------------------------------------------------------------
@@ -301,7 +295,7 @@ def test_a_jpy_customer_is_invoiced_in_whole_yen(make_customer):
     invoice = create(user)
     # fee 1500 + 15,000 over at 80 yen per 1,000 = 1200; export of services: no VAT
     assert (invoice["currency"], invoice["subtotal"], invoice["tax"], invoice["total"]) == ("JPY", 2700, 0, 2700)
-    text = text_of(storage().get(invoice["document"]["key"]).body)
+    text = pdf_text(storage().get(invoice["document"]["key"]).body)
     assert "¥2,700" in text and "¥2,700.00" not in text
 
 

@@ -19,7 +19,6 @@ class Dispatcher:
         self.sqs, self.queue_url, self.function, self.wait = sqs, queue_url, function, wait_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="s3-dispatcher", daemon=True)
-        self.delivered = 0
 
     def start(self) -> "Dispatcher":
         self._thread.start()
@@ -46,7 +45,6 @@ class Dispatcher:
                 event = json.loads(message["Body"])
                 if event.get("Event") != "s3:TestEvent" and event.get("Records"):
                     invoke(self.function, as_aws_delivers(event))
-                    self.delivered += 1
             except Exception:  # noqa: BLE001 - left on the queue: retried, then dead-lettered after 3 receives
                 log.exception("delivery to %s failed", self.function.logical_id)
                 continue
