@@ -20,7 +20,8 @@ from billing.einvoice.validate import validate_pdf
 from billing.ports.db import credit_notes, invoices
 from billing.ports.storage import storage
 from billing.services.invoices.document import render_pdf
-from tests.integration.test_lifecycle import create, grant, patch, pay, text_of
+from tests.integration.test_lifecycle import create, grant, patch, pay
+from tests.support import pdf_text
 
 SUMS = "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:"
 ADDRESSES = {
@@ -71,7 +72,7 @@ def factur_x(body: bytes, row: dict, items: list[dict], *, number: str, type_cod
     assert text("//ram:InvoiceCurrencyCode") == currency
 
     # The printed page and the XML agree on the number, the dates and the totals.
-    page = text_of(body)
+    page = pdf_text(body)
     locale = row["locale"]
 
     def day(path: str) -> str:
