@@ -86,3 +86,20 @@ def figure(name: str, unit: str, samples: list[float], baseline_what: str, basel
 def log(message: str) -> None:
     """Progress goes to stderr: stdout carries the JSON document only."""
     print(message, file=sys.stderr, flush=True)
+
+
+def rate(name: str, unit: str, samples: list[float], baseline_what: str, baseline: list[float],
+         target: float | None, **extra: Any) -> dict[str, Any]:
+    """One reported throughput figure (events/s, invoices/s) from per-repetition rates: higher is better, the
+    target is a floor, and `ratio` is median / baseline median (above 1: faster than the baseline)."""
+    value = round(median(samples), 1) if samples else None
+    base = round(median(baseline), 1) if baseline else None
+    return {
+        "name": name, "unit": unit, "median": value,
+        "min": round(min(samples), 1) if samples else None, "max": round(max(samples), 1) if samples else None,
+        "baseline": {"what": baseline_what, "median": base},
+        "ratio": round(value / base, 2) if value is not None and base else None,
+        "runs": len(samples), "target": target, "target_kind": "floor",
+        "target_met": None if target is None else (value is not None and value >= target),
+        **extra,
+    }

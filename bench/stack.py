@@ -1,0 +1,87 @@
+"""What the benchmarks that need real services share: a fresh database of their own, and the local stack.
+
+Each benchmark names its own database (`billing_bench_<name>`), so benchmarks and test runs never share one.
+`BILLING_OWN_SERVICES=1` ignores running PostgreSQL/Redis and starts its own, as in `make test`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from .measure import ROOT, log
+
+
+def own_services() -> bool:
+    return os.environ.get("BILLING_OWN_SERVICES") == "1"
+
+
+@contextmanager
+def database(name: str) -> Iterator[Any]:
+    """PostgreSQL and Redis (found or started), with an empty, migrated database `billing_bench_<name>`; sets
+    DATABASE_URL and REDIS_URL for this process while it lasts and yields the `Services`."""
+    from billing.config import settings
+    from billing.devstack.services import ensure_services, recreate_database
+    from billing.ports.db.migrate import migrate
+
+    db = f"billing_bench_{name}"
+    services = ensure_services(ROOT, db, own=own_services(), log=lambda m: log(f"  [services] {m}"))
+    saved = dict(os.environ)
+    try:
+        recreate_database(services.admin_database_url, db)
+        migrate(services.database_url, log=lambda _m: None)
+        os.environ.update(DATABASE_URL=services.database_url, REDIS_URL=services.redis_url,
+                          AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "eu-west-3"),
+                          POWERTOOLS_SERVICE_NAME="billing", POWERTOOLS_LOG_LEVEL="WARNING")
+        settings.cache_clear()
+        yield services
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        settings.cache_clear()
+        services.stop()
+
+
+@contextmanager
+def local_stack(name: str, *args: str, timeout: float = 300, **env: str) -> Iterator[dict[str, Any]]:
+    """`billing stack --no-seed` in a subprocess on free ports with its own database `billing_bench_<name>`
+    (recreated), as `make run` starts it. Yields the ready info (`gateway`, tokens, ...) plus `process` and
+    `logPath`; stops it with SIGINT as Ctrl-C would. `args` go to `billing stack`; `env` to its environment."""
+    from billing.devstack.services import free_port
+
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    ready = workdir / "ready.json"
+    child_env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "SMTP_PORT", "JWT_JWKS_URL")}
+    child_env.update(PYTHONUNBUFFERED="1", STACK_LOG_LEVEL="WARNING", POWERTOOLS_LOG_LEVEL="WARNING", **env)
+    command = [sys.executable, "-m", "billing.cli", "stack", "--port", str(free_port()),
+               "--s3-port", str(free_port()), "--smtp-port", str(free_port()),
+               "--database", f"billing_bench_{name}", "--no-seed", "--ready-file", str(ready), *args]
+    if own_services():
+        command.append("--own-services")
+    log_path = workdir / "stack.log"
+    with open(log_path, "w+") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if not ready.exists():
+                out.seek(0)
+                raise RuntimeError(f"the local stack did not start:\n{out.read()[-4000:]}")
+            info = json.loads(ready.read_text())
+            info.update(process=process, logPath=str(log_path))
+            yield info
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
