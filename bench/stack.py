@@ -20,18 +20,25 @@ from .measure import ROOT, log
 
 
 def own_services() -> bool:
-    return os.environ.get("BILLING_OWN_SERVICES") == "1"
+    """Start our own PostgreSQL and Redis only when asked and not handed servers: the smoke test in
+    `make test` passes its session's DATABASE_URL and REDIS_URL, so a benchmark never starts a second pair."""
+    return os.environ.get("BILLING_OWN_SERVICES") == "1" and not os.environ.get("DATABASE_URL")
+
+
+def database_name(name: str) -> str:
+    """`billing_bench_<name>`; parallel runs (two checkouts, the smoke test) set BILLING_BENCH_DATABASE_PREFIX."""
+    return os.environ.get("BILLING_BENCH_DATABASE_PREFIX", "billing_bench_") + name
 
 
 @contextmanager
 def database(name: str) -> Iterator[Any]:
-    """PostgreSQL and Redis (found or started), with an empty, migrated database `billing_bench_<name>`; sets
+    """PostgreSQL and Redis (found or started), with an empty, migrated database (`database_name`); sets
     DATABASE_URL and REDIS_URL for this process while it lasts and yields the `Services`."""
     from billing.config import settings
     from billing.devstack.services import ensure_services, recreate_database
     from billing.ports.db.migrate import migrate
 
-    db = f"billing_bench_{name}"
+    db = database_name(name)
     services = ensure_services(ROOT, db, own=own_services(), log=lambda m: log(f"  [services] {m}"))
     saved = dict(os.environ)
     try:
@@ -51,7 +58,7 @@ def database(name: str) -> Iterator[Any]:
 
 @contextmanager
 def local_stack(name: str, *args: str, timeout: float = 300, **env: str) -> Iterator[dict[str, Any]]:
-    """`billing stack --no-seed` in a subprocess on free ports with its own database `billing_bench_<name>`
+    """`billing stack --no-seed` in a subprocess on free ports with its own database (`database_name`)
     (recreated), as `make run` starts it. Yields the ready info (`gateway`, tokens, ...) plus `process` and
     `logPath`; stops it with SIGINT as Ctrl-C would. `args` go to `billing stack`; `env` to its environment."""
     from billing.devstack.services import free_port
@@ -62,7 +69,7 @@ def local_stack(name: str, *args: str, timeout: float = 300, **env: str) -> Iter
     child_env.update(PYTHONUNBUFFERED="1", STACK_LOG_LEVEL="WARNING", POWERTOOLS_LOG_LEVEL="WARNING", **env)
     command = [sys.executable, "-m", "billing.cli", "stack", "--port", str(free_port()),
                "--s3-port", str(free_port()), "--smtp-port", str(free_port()),
-               "--database", f"billing_bench_{name}", "--no-seed", "--ready-file", str(ready), *args]
+               "--database", database_name(name), "--no-seed", "--ready-file", str(ready), *args]
     if own_services():
         command.append("--own-services")
     log_path = workdir / "stack.log"
