@@ -83,18 +83,16 @@ def test_the_command_exits_0_on_a_valid_file_and_1_naming_the_rule_on_a_broken_o
     xml = next(reader.attachment_list).content.replace(b"<ram:DuePayableAmount>19.80<", b"<ram:DuePayableAmount>9.80<")
     html = pdf.render_html("invoice.html", render_context(invoice_row(), ITEMS))
     bad = tmp_path / "bad.pdf"
-    bad.write_bytes(facturx_pdf(pdf.html_to_pdf(html, pdf_variant="pdf/a-3b"), xml, title="t", author="a",
-                                subject="s", lang="fr-FR"))
+    bad.write_bytes(facturx_pdf(html, xml, title="t", author="a", subject="s", lang="fr-FR"))
     assert main(["einvoice", "validate", str(good), str(bad)]) == 1
     out = capsys.readouterr().out
     assert "error [BR-CO-16]" in out and "1 error(s)" in out
 
 
 def test_an_xml_that_breaks_the_xsd_is_never_embedded():
-    body = pdf.html_to_pdf("<p>x</p>", pdf_variant="pdf/a-3b")
     with pytest.raises(etree.DocumentInvalid):
-        facturx_pdf(body, b"<rsm:CrossIndustryInvoice xmlns:rsm='urn:un:unece:uncefact:data:standard:"
-                          b"CrossIndustryInvoice:100'/>", title="t", author="a", subject="s", lang="en")
+        facturx_pdf("<p>x</p>", b"<rsm:CrossIndustryInvoice xmlns:rsm='urn:un:unece:uncefact:data:standard:"
+                    b"CrossIndustryInvoice:100'/>", title="t", author="a", subject="s")
 
 
 def test_a_file_that_is_not_a_pdf_is_an_error_not_a_crash(tmp_path, capsys):

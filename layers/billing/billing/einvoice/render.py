@@ -10,8 +10,6 @@ from billing.ports import pdf
 
 logger = Logger(child=True)
 
-PDF_VARIANT = "pdf/a-3b"  # the PDF/A part that may carry attachments, as Factur-X requires
-
 
 def invoice_pdf(html: str, invoice: dict[str, Any], items: list[dict[str, Any]], labels: dict[str, str]) -> bytes:
     """`labels` are the ones the PDF printed: its legal notes go into the XML word for word."""
@@ -42,10 +40,8 @@ def _hybrid(html: str, xml: bytes, invoice: dict[str, Any], number: str, title: 
     from .embed import facturx_pdf
 
     seller = invoice["seller"]["name"]
-    return facturx_pdf(
-        pdf.html_to_pdf(html, pdf_variant=PDF_VARIANT), xml, title=f"{seller}: {title} {number}", author=seller,
-        subject=f"Factur-X {title} {number}", lang=invoice["locale"],
-    )
+    return facturx_pdf(html, xml, title=f"{seller}: {title} {number}", author=seller,
+                       subject=f"Factur-X {title} {number}", lang=invoice["locale"])
 
 
 def _notes(labels: dict[str, str]) -> list[tuple[str, str]]:
