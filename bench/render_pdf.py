@@ -3,6 +3,7 @@ Chromium printing the same HTML in the same run."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import time
 from contextlib import contextmanager
@@ -61,6 +62,12 @@ def _time(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
+def _cpu(fn: Callable[[], Any]) -> float:
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
 def _pages(body: bytes) -> int:
     import pypdf  # a dev dependency: reads the page count of the very PDF we produced
 
@@ -73,6 +80,33 @@ def _margins(html: str) -> dict[str, str]:
     if found is None:
         raise ValueError("the invoice template's @page rule changed: update bench/render_pdf.py")
     return dict(zip(("top", "right", "bottom", "left"), found.groups()))
+
+
+def _tree_cpu() -> float:
+    """CPU seconds (user + system) used so far by this process's descendants: Playwright's driver and Chromium's
+    browser, renderer and GPU processes. Linux /proc; 0 elsewhere."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        # After the command: state ppid ... utime(12) stime(13) cutime(14) cstime(15), 0-based from state.
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = sum(int(f) for f in fields[11:15]) / ticks
+    me, total = os.getpid(), 0.0
+    for pid in cpu:
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != me:
+            ancestor = parents.get(ancestor)
+        if ancestor == me:
+            total += cpu[pid]
+    return total
 
 
 @contextmanager
@@ -125,6 +159,13 @@ def run(smoke: bool) -> dict[str, Any]:
         for _ in range(runs):  # interleaved so all see the same machine state
             for name, fn in parts.items():
                 samples[name].append(_time(fn))
+        # CPU time, which other work on a shared machine inflates much less than wall time: ours in this process;
+        # Chromium's in its processes (summed over the prints: /proc counts in clock ticks) plus Playwright's client.
+        ours, theirs_client, tree = [], [], _tree_cpu()
+        for _ in range(runs):
+            ours.append(_cpu(parts["invoice"]))
+            theirs_client.append(_cpu(chromium_pdf))
+        chromium_cpu = (_tree_cpu() - tree) / runs + median(theirs_client)
         body, chromium_body = parts["invoice"](), chromium_pdf()
 
     med = {name: median(values) for name, values in samples.items()}
@@ -143,6 +184,9 @@ def run(smoke: bool) -> dict[str, Any]:
         "chromium_pdf_bytes": len(chromium_body),
         "lines": len(items),
         "first_render_ms": ms(first),
+        "cpu_ms": ms(median(ours)),  # CPU time of our render (median)
+        "chromium_cpu_ms": ms(chromium_cpu),  # CPU time of Chromium's print, all its processes (mean) + client
+        "cpu_ratio": round(median(ours) / chromium_cpu, 2) if chromium_cpu else None,
         # Where the time goes, each timed on its own in the same rounds (medians):
         "html_ms": round(med["html"] * 1000, 2),  # jinja2 and the formatting of the context
         "weasyprint_ms": ms(med["weasyprint"]),  # plain HTML -> PDF
