@@ -61,7 +61,7 @@ def html_to_pdf(html: str, pdf_variant: str | None = None, *, attachments: tuple
     `metadata` replaces what the HTML's <title> and <meta> say."""
     import weasyprint  # ~600 ms import: only the code paths that render pay it
 
-    fonts, sheets = _fonts_and_stylesheets()
+    fonts, sheets, images = _reused()
     shared = _SHARED_STYLE.search(html)
     stylesheets = []
     if shared:
@@ -70,7 +70,8 @@ def html_to_pdf(html: str, pdf_variant: str | None = None, *, attachments: tuple
             sheets[css] = weasyprint.CSS(string=css, font_config=fonts)
         stylesheets.append(sheets[css])
         html = html[:shared.start()] + html[shared.end():]
-    document = weasyprint.HTML(string=html, base_url=None).render(stylesheets=stylesheets, font_config=fonts)
+    document = weasyprint.HTML(string=html, base_url=None).render(stylesheets=stylesheets, font_config=fonts,
+                                                                  cache=images)
     if metadata is not None:
         _describe(document.metadata, metadata)
     return document.write_pdf(
@@ -82,12 +83,14 @@ def html_to_pdf(html: str, pdf_variant: str | None = None, *, attachments: tuple
     )
 
 
-def _fonts_and_stylesheets():
+def _reused():
+    """This thread's font configuration, parsed stylesheets (by text) and decoded images (by URL: the seller's logo
+    is the same data: URL on every invoice)."""
     if not hasattr(_local, "fonts"):
         from weasyprint.text.fonts import FontConfiguration
 
-        _local.fonts, _local.sheets = FontConfiguration(), {}
-    return _local.fonts, _local.sheets
+        _local.fonts, _local.sheets, _local.images = FontConfiguration(), {}, {}
+    return _local.fonts, _local.sheets, _local.images
 
 
 def _describe(target, metadata: Metadata) -> None:
