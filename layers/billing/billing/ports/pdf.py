@@ -96,7 +96,8 @@ def _reused():
 def _describe(target, metadata: Metadata) -> None:
     """Fills weasyprint's DocumentMetadata: it writes the same values to the information dictionary and the XMP,
     as PDF/A asks."""
-    stamp = metadata.created.isoformat()
+    # UTC with a Z: weasyprint writes +00:00 as D:…+00'00, without the closing apostrophe PDF 1.7 shows.
+    stamp = metadata.created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     target.title, target.authors, target.description = metadata.title, [metadata.author], metadata.subject
     target.keywords, target.created, target.modified = list(metadata.keywords), stamp, stamp
     target.lang = metadata.lang or target.lang
