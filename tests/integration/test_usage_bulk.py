@@ -104,3 +104,33 @@ def test_every_customers_usage_for_a_month_comes_from_the_roll_up(make_customer,
                                                   e=date(2026, 10, 31)))
     assert {u: totals[u] for u in users} == {users[0]: 3, users[1]: 6}
     assert "usage_daily" in plan and "usage_logs" not in plan
+
+
+def test_concurrent_batches_of_the_same_customers_and_days_do_not_deadlock(make_customer, db):
+    import random
+    import threading
+
+    from billing.services.usage.ingest import ingest_usage
+
+    users = [make_customer() for _ in range(10)]
+    pairs = [(u, datetime(2026, 10, d, 12, tzinfo=timezone.utc)) for u in users for d in range(1, 31)]
+    failures: list[BaseException] = []
+
+    def client(n: int) -> None:
+        rng = random.Random(n)
+        try:
+            for batch in range(6):  # a different subset each time: the roll-up rows come in another hash order
+                events = [UsageEvent(f"{u}-c{n}-{batch}-{i}", u, day, 1)
+                          for i, (u, day) in enumerate(rng.sample(pairs, 200))]
+                ingest_usage(events, db=db)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with db.transaction() as tx:
+        assert sum(usage.requests_in(tx, u, date(2026, 10, 1), date(2026, 10, 31)) for u in users) == 6 * 6 * 200

@@ -21,6 +21,8 @@ class RejectedRow(Exception):
         self.line, self.reason = line, reason
 
 # One round trip for the whole batch: insert what is new, roll the new rows up by day in the same statement.
+# The roll-up rows are locked in (user, day) order, so concurrent batches of the same customers queue on each
+# other instead of deadlocking.
 INGEST_SQL = """
 WITH incoming AS (
     SELECT * FROM unnest(CAST(:event_ids AS text[]), CAST(:user_ids AS uuid[]),
@@ -33,7 +35,7 @@ WITH incoming AS (
     RETURNING user_id, occurred_at, requests
 ), rolled AS (
     INSERT INTO usage_daily (user_id, day, requests)
-    SELECT user_id, (occurred_at AT TIME ZONE 'UTC')::date, sum(requests) FROM inserted GROUP BY 1, 2
+    SELECT user_id, (occurred_at AT TIME ZONE 'UTC')::date, sum(requests) FROM inserted GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (user_id, day) DO UPDATE SET requests = usage_daily.requests + EXCLUDED.requests
     RETURNING 1
 )
@@ -75,7 +77,7 @@ WITH inserted AS (
     FROM inserted GROUP BY 1, 2
 ), rolled AS (
     INSERT INTO usage_daily (user_id, day, requests)
-    SELECT user_id, day, requests FROM daily
+    SELECT user_id, day, requests FROM daily ORDER BY 1, 2
     ON CONFLICT (user_id, day) DO UPDATE SET requests = usage_daily.requests + EXCLUDED.requests
     RETURNING 1
 )
