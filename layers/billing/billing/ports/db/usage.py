@@ -2,6 +2,7 @@
 totals from the daily roll-up."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from typing import Iterable
@@ -21,13 +22,15 @@ class RejectedRow(Exception):
         self.line, self.reason = line, reason
 
 # One round trip for the whole batch: insert what is new, roll the new rows up by day in the same statement.
+# The batch travels as one JSON parameter: pg8000 escapes array parameters character by character in Python,
+# which cost more than the statement itself (90 ms for 1,000 events).
 # The roll-up rows are locked in (user, day) order, so concurrent batches of the same customers queue on each
 # other instead of deadlocking.
 INGEST_SQL = """
 WITH incoming AS (
-    SELECT * FROM unnest(CAST(:event_ids AS text[]), CAST(:user_ids AS uuid[]),
-                         CAST(:occurred AS timestamptz[]), CAST(:requests AS integer[]))
-        AS t(event_id, user_id, occurred_at, requests)
+    SELECT e->>0 AS event_id, CAST(e->>1 AS uuid) AS user_id, CAST(e->>2 AS timestamptz) AS occurred_at,
+           CAST(e->>3 AS integer) AS requests
+    FROM json_array_elements(CAST(:events AS json)) AS e
 ), inserted AS (
     INSERT INTO usage_logs (event_id, user_id, occurred_at, requests)
     SELECT event_id, user_id, occurred_at, requests FROM incoming
@@ -88,7 +91,15 @@ SELECT user_id::text, date_trunc('month', day)::date, sum(events)::bigint FROM d
 def insert_events(tx: Tx, event_ids: list[str], user_ids: list[str], occurred: list[datetime],
                   requests: list[int]) -> int:
     """Returns how many events were new."""
-    return int(tx.value(INGEST_SQL, event_ids=event_ids, user_ids=user_ids, occurred=occurred, requests=requests))
+    events = json.dumps([[e, u, t.isoformat(), r] for e, u, t, r in zip(event_ids, user_ids, occurred, requests)])
+    return int(tx.value(INGEST_SQL, events=events))
+
+
+def unknown_users(tx: Tx, user_ids: list[str]) -> list[str]:
+    """Those of `user_ids` (UUID text) that are not customers, sorted."""
+    return [row[0] for row in tx.con.run(
+        "SELECT u FROM json_array_elements_text(CAST(:ids AS json)) AS u "
+        "WHERE NOT EXISTS (SELECT 1 FROM users WHERE id = CAST(u AS uuid)) ORDER BY u", ids=json.dumps(user_ids))]
 
 
 def stage(tx: Tx, csv_blocks: Iterable[bytes]) -> int:

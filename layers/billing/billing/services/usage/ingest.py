@@ -10,7 +10,6 @@ from typing import BinaryIO, Iterable, Iterator
 from billing.domain.errors import InvalidRequest, UnknownUser
 from billing.ports.db import Database, Tx, alerts, database, usage
 from billing.services.alerts.notify import notify
-from billing.ports.db.customers import existing_user_ids
 from billing.ports.db.usage import insert_events
 
 MAX_EVENTS = 1000
@@ -40,8 +39,7 @@ def ingest_usage(events: list[UsageEvent], *, db: Database | None = None) -> Ing
     if not 1 <= len(events) <= MAX_EVENTS:
         raise InvalidRequest(f"send between 1 and {MAX_EVENTS} events", code="invalid_events")
     with db.transaction() as tx:
-        users = sorted({e.user_id for e in events})
-        missing = sorted(set(users) - existing_user_ids(tx, users))
+        missing = usage.unknown_users(tx, sorted({e.user_id for e in events}))
         if missing:
             raise UnknownUser(f"Unknown customers: {', '.join(missing[:5])}", userIds=missing[:20])
         accepted = insert_events(
@@ -51,9 +49,9 @@ def ingest_usage(events: list[UsageEvent], *, db: Database | None = None) -> Ing
             [e.timestamp for e in events],
             [e.requests for e in events],
         )
-        raised = alerts.raise_usage_thresholds(
-            tx, [e.user_id for e in events], [e.timestamp.astimezone(timezone.utc).date() for e in events]
-        ) if accepted else []
+        touched = sorted({(e.user_id, e.timestamp.astimezone(timezone.utc).date().replace(day=1)) for e in events})
+        raised = alerts.raise_usage_thresholds(tx, [u for u, _ in touched], [m for _, m in touched]) \
+            if accepted else []
     notify(raised, db=db)
     return IngestResult(accepted=accepted, duplicates=len(events) - accepted)
 
