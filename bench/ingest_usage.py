@@ -125,12 +125,15 @@ def _bulk(data: bytes) -> tuple[float, int]:
     return time.perf_counter() - start, result.accepted
 
 
-def _post_all(base_url: str, token: str, bodies: list[bytes]) -> tuple[float, int, list[str]]:
-    """CLIENTS threads, each with one keep-alive connection, POST the bodies; (seconds, accepted, errors)."""
+def _post_all(base_url: str, token: str, bodies: list[bytes]) -> tuple[float, int, int, list[str]]:
+    """CLIENTS threads, each with one keep-alive connection, POST the bodies; (seconds, accepted, swapped, errors).
+
+    Every body holds new events, so an answer with duplicates means the function read another request's body:
+    the local runtime shares one module (and Powertools' `app.current_event`) between the gateway's threads."""
     parts = urlsplit(base_url)
     queue = iter(bodies)
     lock = threading.Lock()
-    accepted, errors = [0], []
+    accepted, swapped, errors = [0], [0], []
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     path = parts.path.rstrip("/") + "/billing/usage"
 
@@ -142,12 +145,20 @@ def _post_all(base_url: str, token: str, bodies: list[bytes]) -> tuple[float, in
                     body = next(queue, None)
                 if body is None:
                     return
-                con.request("POST", path, body=body, headers=headers)
-                reply = con.getresponse()
-                answer = reply.read()
+                try:
+                    con.request("POST", path, body=body, headers=headers)
+                    reply = con.getresponse()
+                    answer = reply.read()
+                except (OSError, http.client.HTTPException) as exc:  # counted, and the connection made anew
+                    with lock:
+                        errors.append(f"{type(exc).__name__}: {exc}")
+                    con.close()
+                    continue
                 with lock:
                     if reply.status == 202:
-                        accepted[0] += json.loads(answer)["accepted"]
+                        counts = json.loads(answer)
+                        accepted[0] += counts["accepted"]
+                        swapped[0] += counts["duplicates"] > 0
                     else:
                         errors.append(f"{reply.status} {answer[:200]!r}")
         finally:
@@ -159,7 +170,7 @@ def _post_all(base_url: str, token: str, bodies: list[bytes]) -> tuple[float, in
         thread.start()
     for thread in threads:
         thread.join()
-    return time.perf_counter() - start, accepted[0], errors
+    return time.perf_counter() - start, accepted[0], swapped[0], errors
 
 
 def run(smoke: bool) -> dict[str, Any]:
@@ -167,7 +178,7 @@ def run(smoke: bool) -> dict[str, Any]:
     runs, http_runs = (SMOKE_RUNS, SMOKE_HTTP_RUNS) if smoke else (RUNS, HTTP_RUNS)
     http_events = events if smoke else HTTP_EVENTS
     users = user_ids(SMOKE_USERS if smoke else USERS)
-    bulk, baseline, http_rates, errors = [], [], [], []
+    bulk, baseline, http_rates, errors, swaps = [], [], [], [], []
     data = HEADER + b"".join(csv_blocks("b", events, users))
     with database("ingest_usage") as services:
         url = services.database_url
@@ -189,11 +200,10 @@ def run(smoke: bool) -> dict[str, Any]:
                 _empty(stack["databaseUrl"])
                 http_baseline.append(_baseline(stack["databaseUrl"], f"y{n}-", base_events, users))
                 _empty(stack["databaseUrl"])
-                seconds, accepted, failed = _post_all(stack["baseUrl"], stack["adminToken"], bodies)
+                seconds, accepted, swapped, failed = _post_all(stack["baseUrl"], stack["adminToken"], bodies)
                 errors += failed[:5]
-                if accepted != http_events:
-                    errors.append(f"http run {n}: {accepted} of {http_events} events accepted")
-                http_rates.append(http_events / seconds)
+                swaps.append(swapped)
+                http_rates.append(accepted / seconds)  # events recorded: a swapped body records nothing new
                 log(f"  ingest_usage: HTTP {http_rates[-1]:,.0f} events/s ({CLIENTS} clients), "
                     f"executemany {http_baseline[-1]:,.0f} events/s")
     what = f"pg8000 executemany, plain INSERT into usage_logs, one round trip per row ({base_events:,} events)"
