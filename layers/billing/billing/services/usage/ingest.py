@@ -9,8 +9,8 @@ from typing import BinaryIO, Iterable, Iterator
 
 from billing.domain.errors import InvalidRequest, UnknownUser
 from billing.ports.db import Database, Tx, alerts, database, usage
-from billing.services.alerts.notify import notify
 from billing.ports.db.usage import insert_events
+from billing.services.alerts.notify import notify
 
 MAX_EVENTS = 1000
 # A bulk chunk is one COPY and one transaction: large enough that per-statement costs vanish, small enough that
@@ -58,9 +58,9 @@ def ingest_usage(events: list[UsageEvent], *, db: Database | None = None) -> Ing
 
 def ingest_csv(stream: BinaryIO, *, chunk_bytes: int = BULK_CHUNK_BYTES, db: Database | None = None) -> IngestResult:
     """A usage file: UTF-8 CSV with the header `eventId,userId,timestamp,requests`, one event per line (no line
-    breaks inside a field), a timestamp in ISO 8601 (UTC when it has no offset). Each chunk of lines is COPYed, checked by
-    PostgreSQL (a bad row raises `invalid_usage_row` with its line in the file) and committed with its roll-up;
-    a file re-sent after a failure only adds what is missing."""
+    breaks inside a field), a timestamp in ISO 8601 (UTC when it has no offset). Each chunk of lines is COPYed,
+    checked by PostgreSQL (a bad row raises `invalid_usage_row` with its line in the file) and committed with its
+    roll-up; a file re-sent after a failure only adds what is missing."""
     header = stream.readline().decode("utf-8-sig", errors="replace").strip()
     if header.replace('"', "").replace(" ", "") != FILE_HEADER:
         raise InvalidRequest(f"a usage file starts with the header {FILE_HEADER}", code="invalid_usage_file",
