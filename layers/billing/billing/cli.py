@@ -1,4 +1,5 @@
-"""The `billing` command: migrate, token, schedule, invoice-run, stack (the local stack behind `make run`)."""
+"""The `billing` command: migrate, token, schedule, invoice-run, usage import, stack (the local stack behind
+`make run`)."""
 from __future__ import annotations
 
 import argparse
@@ -45,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
 
     run = sub.add_parser("invoice-run", help="the monthly run on the running local stack: scheduler -> queue -> worker")
     run.add_argument("--period", required=True, help="the month to invoice, YYYY-MM")
+
+    usage_cmd = sub.add_parser("usage", help="usage events")
+    usage_actions = usage_cmd.add_subparsers(dest="usage_command", required=True)
+    usage_import = usage_actions.add_parser(
+        "import", help="load CSV files (eventId,userId,timestamp,requests) into DATABASE_URL with COPY; "
+                       "events already recorded are skipped, so a file can be sent again")
+    usage_import.add_argument("files", nargs="+", type=Path, metavar="FILE.csv", help="'-' reads standard input")
 
     audit_cmd = sub.add_parser("audit", help="the audit trail")
     audit_cmd.add_argument("action", choices=["verify"], help="verify: check the hash chain, name the first broken row")
@@ -100,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--period is a month: YYYY-MM")
         summary = invoice_run(root, period, dlq_url=info["queues"]["InvoiceJobsDeadLetterQueue"]["url"])
         return 1 if summary["failed"] or summary["unfinished"] else 0
+    elif args.command == "usage":
+        return _import_usage(args.files)
     elif args.command == "audit":
         from billing.services.audit import verify_chain
 
@@ -115,6 +125,27 @@ def main(argv: list[str] | None = None) -> int:
                                smtp_port=args.smtp_port, database=args.database, own_services=args.own_services,
                                seed=not args.no_seed, ready_file=args.ready_file))
     return 0
+
+
+def _import_usage(files: list[Path]) -> int:
+    """One line per file: events new and duplicate, or the error's stable code (exit 1 on any error)."""
+    from billing.domain.errors import BillingError
+    from billing.services.usage.ingest import ingest_csv
+
+    failed = False
+    for path in files:
+        try:
+            with (open(path, "rb") if str(path) != "-" else sys.stdin.buffer) as stream:
+                result = ingest_csv(stream)
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror}")
+            failed = True
+        except BillingError as exc:
+            print(f"{path}: {exc.code}: {exc}")
+            failed = True
+        else:
+            print(f"{path}: {result.accepted} event(s) recorded, {result.duplicates} duplicate(s) skipped")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Billing alerts, at most one per (customer, type, invoice) for invoice alerts."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from . import Tx
@@ -12,16 +13,20 @@ COLUMNS = ("id::text AS id, user_id::text AS user_id, type::text AS type, messag
 # in force, and a USAGE_THRESHOLD alert per threshold crossed, once (the partial unique index).
 THRESHOLD_SQL = """
 WITH touched AS (
-    SELECT DISTINCT u AS user_id, date_trunc('month', m)::date AS month
-    FROM unnest(CAST(:users AS uuid[]), CAST(:months AS date[])) AS t(u, m)
-), totals AS (
-    SELECT t.user_id, t.month, COALESCE(sum(d.requests), 0) AS requests,
+    SELECT DISTINCT CAST(t->>0 AS uuid) AS user_id, date_trunc('month', CAST(t->>1 AS date))::date AS month
+    FROM json_array_elements(CAST(:touched AS json)) AS t
+), quotas AS (
+    SELECT t.user_id, t.month,
            (SELECT p.included_requests FROM subscriptions s JOIN plans p ON p.code = s.plan_code
              WHERE s.user_id = t.user_id AND s.started_on <= (t.month + interval '1 month - 1 day')::date
              ORDER BY s.started_on DESC LIMIT 1) AS included
-    FROM touched t LEFT JOIN usage_daily d
-      ON d.user_id = t.user_id AND d.day >= t.month AND d.day < (t.month + interval '1 month')::date
-    GROUP BY t.user_id, t.month
+    FROM touched t
+), totals AS (
+    -- only customers with a quota: summing the month of the others would be wasted
+    SELECT q.user_id, q.month, q.included,
+           (SELECT COALESCE(sum(d.requests), 0) FROM usage_daily d WHERE d.user_id = q.user_id
+              AND d.day >= q.month AND d.day < (q.month + interval '1 month')::date) AS requests
+    FROM quotas q WHERE q.included > 0
 )
 INSERT INTO billing_alerts (user_id, type, message, period_start, threshold)
 SELECT user_id, 'USAGE_THRESHOLD', format('%s%% of the %s requests included this month used', th, included),
@@ -45,7 +50,8 @@ def raise_alert(tx: Tx, user_id: str, type: str, message: str, invoice_id: str |
 
 
 def raise_usage_thresholds(tx: Tx, user_ids: list[str], months: list) -> list[dict[str, Any]]:
-    return tx.all(THRESHOLD_SQL, users=user_ids, months=months)
+    # One JSON parameter: pg8000 escapes array parameters character by character, slowly.
+    return tx.all(THRESHOLD_SQL, touched=json.dumps([[u, m.isoformat()] for u, m in zip(user_ids, months)]))
 
 
 def for_user(tx: Tx, user_id: str | None, limit: int = 100) -> list[dict[str, Any]]:
