@@ -122,6 +122,9 @@ class Gateway:
                 for cookie in cookies:
                     self.send_header("Set-Cookie", cookie)
                 self.send_header("Content-Length", str(len(body)))
+                if self.request_version == "HTTP/1.0" and not self.close_connection:
+                    # An HTTP/1.0 client asked for keep-alive (ab -k): it reuses the connection only when told so.
+                    self.send_header("Connection", "keep-alive")
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)

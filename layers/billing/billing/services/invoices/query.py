@@ -21,7 +21,6 @@ from .changes import ALL
 from .document import render_pdf, store_document
 
 logger = Logger(child=True)
-LIST_TTL = 15 * 60
 # What the status history shows, from the audit trail: what changed the invoice, not who read it.
 HISTORY_ACTIONS = ("invoice.created", "invoice.issued", "invoice.status", "invoice.emailed", "payment.recorded",
                    "invoice.archived", "invoice.updated")
@@ -51,9 +50,10 @@ def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, li
             return invoice_search.page(tx, user_id=owner, status=status, limit=limit + 1, after=after)
 
     # A page is cached under the versions of its scope: any write to the customer's invoices bumps them.
-    found = cache.versions(ALL, owner or ALL)
+    ttl = settings().list_cache_seconds
+    found = cache.versions(ALL, owner or ALL) if ttl > 0 else None
     key = found and f"invoices:page:{found[0]}.{found[1]}:{owner}:{status}:{limit}:{cursor}"
-    rows = cache.through(key, LIST_TTL, page)  # cached with the buyer still sealed: no personal data in Redis
+    rows = cache.through(key, ttl, page)  # cached with the buyer still sealed: no personal data in Redis
     with (db or database()).transaction() as tx:  # every read is audited, cached or not
         audit.record(tx, "invoice.list", "customer", owner or "*", status=status, cursor=cursor, count=len(rows))
         for row in rows:
