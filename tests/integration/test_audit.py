@@ -62,3 +62,24 @@ def test_audit_rows_cannot_be_updated_or_deleted(infra):
     with pytest.raises(pg8000.exceptions.DatabaseError, match="append-only"):
         with database().transaction() as tx:
             tx.execute("DELETE FROM audit_events WHERE seq = (SELECT min(seq) FROM audit_events)")
+
+
+def test_rows_appended_on_the_server_hash_as_row_hash_does_in_any_session_time_zone(infra):
+    from billing.ports.db import Database
+    from billing.services.audit import Actor, act_as, record
+
+    db = Database(infra.database_url)
+    try:
+        act_as(Actor("a-user", "2001:db8::1", "Mozilla/5.0 (é)"))
+        for zone in ("UTC", "America/New_York", "Asia/Kolkata"):
+            with db.transaction() as tx:
+                tx.execute(f"SET LOCAL TIME ZONE '{zone}'")
+                record(tx, "invoice.list", "customer", "*", status=None, note="Crème brûlée 🍮", count=3)
+                record(tx, "invoice.read", "invoice", "x", nested={"b": [1, 2.5], "a": None})
+        with db.transaction() as tx:
+            last = tx.all("SELECT seq, details FROM audit_events ORDER BY seq DESC LIMIT 6")
+        assert last[-1]["details"] == {"status": None, "note": "Crème brûlée 🍮", "count": 3}
+        assert verify_chain()[1] is None
+    finally:
+        act_as(Actor("system"))
+        db.close()

@@ -76,12 +76,16 @@ def build_event(route: Route, method: str, target: str, headers: dict[str, str],
     return event
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 drops the SYNs of a burst of clients: a 1 s retransmit each
+
+
 class Gateway:
     def __init__(self, cfg: Settings, routes: list[Route], host: str = "127.0.0.1", port: int = 3000) -> None:
         self.cfg = cfg
         self.routes = routes
-        self.server = ThreadingHTTPServer((host, port), self._handler_class())
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), self._handler_class())
         self.port = self.server.server_address[1]
         self._thread: threading.Thread | None = None
 

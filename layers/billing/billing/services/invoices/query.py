@@ -31,12 +31,12 @@ def get_invoice(caller: Caller, invoice_id: str, *, db: Database | None = None) 
         invoice = invoices.get(tx, invoice_id)
         if invoice is None or not caller.may_see(invoice["user_id"]):
             raise InvoiceNotFound()  # another customer's invoice does not exist for this caller
-        audit.record(tx, "invoice.read", "invoice", invoice_id)
         invoice["items"] = invoices.items(tx, invoice_id)
         invoice["credit_note"] = credit_notes.for_invoice(tx, invoice_id)
         invoice["payments"] = payments.for_invoice(tx, invoice_id)
         invoice["alerts"] = alerts.for_invoice(tx, invoice_id)
         invoice["history"] = audit_rows.history(tx, invoice_id, HISTORY_ACTIONS)
+        audit.record(tx, "invoice.read", "invoice", invoice_id)  # last: the chain's lock lasts until the commit
     return invoice
 
 
@@ -55,9 +55,10 @@ def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, li
     key = found and f"invoices:page:{found[0]}.{found[1]}:{owner}:{status}:{limit}:{cursor}"
     rows = cache.through(key, ttl, page)  # cached with the buyer still sealed: no personal data in Redis
     with (db or database()).transaction() as tx:  # every read is audited, cached or not
-        audit.record(tx, "invoice.list", "customer", owner or "*", status=status, cursor=cursor, count=len(rows))
         for row in rows:
             invoices.open_buyer(tx, row)
+        # Last: the audit chain's lock is held from here until the commit.
+        audit.record(tx, "invoice.list", "customer", owner or "*", status=status, cursor=cursor, count=len(rows))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]) if more and rows else None
