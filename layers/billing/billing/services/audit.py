@@ -32,6 +32,15 @@ def record(tx: Tx, action: str, target_type: str, target_id: str, **details: Any
                  details=details, ip=actor.ip, user_agent=actor.user_agent)
 
 
+def record_read(tx: Tx, action: str, target_type: str, target_id: str, **details: Any) -> None:
+    """Audit a read, as the last statement of a transaction that changes nothing else. Reads are most requests,
+    and the chain takes one commit at a time: this commit does not wait for the WAL flush (see migration 0012),
+    so reads do not queue behind each other's fsync. The row is durable once any later change commits."""
+    actor = _actor.get()
+    audit.append(tx, actor=actor.id, action=action, target_type=target_type, target_id=str(target_id),
+                 details=details, ip=actor.ip, user_agent=actor.user_agent, durable=False)
+
+
 def trail(target_id: str, *, limit: int = 200, db: Database | None = None) -> list[dict[str, Any]]:
     with (db or database()).transaction() as tx:
         return audit.for_target(tx, target_id, limit)

@@ -27,14 +27,15 @@ def _canonical_rest(actor: str, action: str, target_type: str, target_id: str, d
 
 
 def append(tx: Tx, *, actor: str, action: str, target_type: str, target_id: str, details: dict[str, Any],
-           ip: str | None, user_agent: str | None) -> None:
+           ip: str | None, user_agent: str | None, durable: bool = True) -> None:
     """One round trip (audit_append, migration 0012): the chain lock is taken on the server and held until the
-    caller's transaction ends, so an audited transaction should append last, just before it commits."""
+    caller's transaction ends, so an audited transaction should append last, just before it commits.
+    `durable=False` commits the transaction without waiting for the WAL flush: only for read-only transactions."""
     tx.value(
-        "SELECT audit_append(:k, :actor, :action, :tt, :tid, CAST(:details AS jsonb), :ip, :ua, :rest)",
+        "SELECT audit_append(:k, :actor, :action, :tt, :tid, CAST(:details AS jsonb), :ip, :ua, :rest, :durable)",
         k=CHAIN_LOCK, actor=actor, action=action, tt=target_type, tid=target_id,
         details=json.dumps(details, sort_keys=True, default=str), ip=ip, ua=user_agent,
-        rest=_canonical_rest(actor, action, target_type, target_id, details, ip, user_agent),
+        rest=_canonical_rest(actor, action, target_type, target_id, details, ip, user_agent), durable=durable,
     )
 
 

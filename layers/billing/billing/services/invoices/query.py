@@ -36,7 +36,7 @@ def get_invoice(caller: Caller, invoice_id: str, *, db: Database | None = None) 
         invoice["payments"] = payments.for_invoice(tx, invoice_id)
         invoice["alerts"] = alerts.for_invoice(tx, invoice_id)
         invoice["history"] = audit_rows.history(tx, invoice_id, HISTORY_ACTIONS)
-        audit.record(tx, "invoice.read", "invoice", invoice_id)  # last: the chain's lock lasts until the commit
+        audit.record_read(tx, "invoice.read", "invoice", invoice_id)  # last: the chain's lock lasts until the commit
     return invoice
 
 
@@ -58,7 +58,7 @@ def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, li
         for row in rows:
             invoices.open_buyer(tx, row)
         # Last: the audit chain's lock is held from here until the commit.
-        audit.record(tx, "invoice.list", "customer", owner or "*", status=status, cursor=cursor, count=len(rows))
+        audit.record_read(tx, "invoice.list", "customer", owner or "*", status=status, cursor=cursor, count=len(rows))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]) if more and rows else None
@@ -84,7 +84,7 @@ def pdf_download(caller: Caller, invoice_id: str, *, expires_in: int | None = No
         return url
 
     with (db or database()).transaction() as tx:
-        audit.record(tx, "invoice.pdf_url", "invoice", invoice_id, expires_in=seconds)
+        audit.record_read(tx, "invoice.pdf_url", "invoice", invoice_id, expires_in=seconds)
     try:
         # A link is reused until a minute before it expires; a new key (archival) is a new cache entry.
         key = f"pdf:url:{invoice_id}:{invoice['pdf_key']}:{seconds}" if seconds > URL_MARGIN else None
