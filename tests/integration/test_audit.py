@@ -66,7 +66,7 @@ def test_audit_rows_cannot_be_updated_or_deleted(infra):
 
 def test_rows_appended_on_the_server_hash_as_row_hash_does_in_any_session_time_zone(infra):
     from billing.ports.db import Database
-    from billing.services.audit import Actor, act_as, record
+    from billing.services.audit import Actor, act_as, record, record_read
 
     db = Database(infra.database_url)
     try:
@@ -75,10 +75,13 @@ def test_rows_appended_on_the_server_hash_as_row_hash_does_in_any_session_time_z
             with db.transaction() as tx:
                 tx.execute(f"SET LOCAL TIME ZONE '{zone}'")
                 record(tx, "invoice.list", "customer", "*", status=None, note="Crème brûlée 🍮", count=3)
-                record(tx, "invoice.read", "invoice", "x", nested={"b": [1, 2.5], "a": None})
+                record_read(tx, "invoice.read", "invoice", "x", nested={"b": [1, 2.5], "a": None})
+                assert tx.value("SHOW synchronous_commit") == "off"  # a read's commit skips the WAL flush
         with db.transaction() as tx:
+            assert tx.value("SHOW synchronous_commit") == "on"  # ... for that transaction only
             last = tx.all("SELECT seq, details FROM audit_events ORDER BY seq DESC LIMIT 6")
         assert last[-1]["details"] == {"status": None, "note": "Crème brûlée 🍮", "count": 3}
+        assert last[0]["details"] == {"nested": {"b": [1, 2.5], "a": None}}
         assert verify_chain()[1] is None
     finally:
         act_as(Actor("system"))
