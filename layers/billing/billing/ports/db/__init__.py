@@ -71,9 +71,10 @@ class Tx:
 
 
 class Database:
-    """A LIFO pool of pg8000 connections (one in a Lambda container, one per thread on the local gateway)."""
+    """A LIFO pool of pg8000 connections (one in a Lambda container, one per thread on the local gateway: keep
+    enough idle for its concurrent requests, since a new pg8000 connection costs an SSL context and a backend)."""
 
-    def __init__(self, url: str, max_idle: int = 8) -> None:
+    def __init__(self, url: str, max_idle: int = 32) -> None:
         self.url = url
         self.max_idle = max_idle
         self._idle: list[pg8000.native.Connection] = []
@@ -111,6 +112,21 @@ class Database:
             _close_quietly(con)  # closing ends the server's transaction; never pool a half-committed one
             raise
         self._release(con)
+
+    def run_alone(self, sql: str, **params: Any) -> Any:
+        """One statement outside a transaction block, so it commits on its own; its first value. For a single
+        write that must not hold its locks while the client sends a COMMIT (an audited read)."""
+        con = self._acquire()
+        try:
+            rows = con.run(sql, **params)
+        except pg8000.exceptions.DatabaseError:
+            self._release(con)  # the server answered and no transaction is left open
+            raise
+        except BaseException:
+            _close_quietly(con)
+            raise
+        self._release(con)
+        return rows[0][0] if rows else None
 
     def _begin(self) -> pg8000.native.Connection:
         # A pooled connection may have been dropped while the container slept: reconnect once.

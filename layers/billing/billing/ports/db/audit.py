@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any, Iterator
 
-from . import Tx
+from . import Database, Tx
 
 CHAIN_LOCK = 7_294_114  # one writer at a time extends the chain, until its transaction ends
 COLUMNS = ("seq, occurred_at, actor, action, target_type, target_id, details, ip, user_agent, prev_hash, hash")
@@ -27,16 +27,28 @@ def _canonical_rest(actor: str, action: str, target_type: str, target_id: str, d
 
 
 def append(tx: Tx, *, actor: str, action: str, target_type: str, target_id: str, details: dict[str, Any],
-           ip: str | None, user_agent: str | None, durable: bool = True) -> None:
+           ip: str | None, user_agent: str | None) -> None:
     """One round trip (audit_append, migration 0012): the chain lock is taken on the server and held until the
-    caller's transaction ends, so an audited transaction should append last, just before it commits.
-    `durable=False` commits the transaction without waiting for the WAL flush: only for read-only transactions."""
-    tx.value(
-        "SELECT audit_append(:k, :actor, :action, :tt, :tid, CAST(:details AS jsonb), :ip, :ua, :rest, :durable)",
-        k=CHAIN_LOCK, actor=actor, action=action, tt=target_type, tid=target_id,
-        details=json.dumps(details, sort_keys=True, default=str), ip=ip, ua=user_agent,
-        rest=_canonical_rest(actor, action, target_type, target_id, details, ip, user_agent), durable=durable,
-    )
+    caller's transaction ends, so an audited transaction should append last, just before it commits."""
+    tx.value(APPEND, **_params(actor, action, target_type, target_id, details, ip, user_agent, durable=True))
+
+
+def append_read(db: Database, *, actor: str, action: str, target_type: str, target_id: str,
+                details: dict[str, Any], ip: str | None, user_agent: str | None) -> None:
+    """A read's row, in a transaction of its own that commits on the server without waiting for the WAL flush:
+    the chain lock is held for the function and the commit only, never across a round trip to the client."""
+    db.run_alone(APPEND, **_params(actor, action, target_type, target_id, details, ip, user_agent, durable=False))
+
+
+APPEND = "SELECT audit_append(:k, :actor, :action, :tt, :tid, CAST(:details AS jsonb), :ip, :ua, :rest, :durable)"
+
+
+def _params(actor: str, action: str, target_type: str, target_id: str, details: dict[str, Any], ip: str | None,
+            user_agent: str | None, *, durable: bool) -> dict[str, Any]:
+    return dict(k=CHAIN_LOCK, actor=actor, action=action, tt=target_type, tid=target_id,
+                details=json.dumps(details, sort_keys=True, default=str), ip=ip, ua=user_agent,
+                rest=_canonical_rest(actor, action, target_type, target_id, details, ip, user_agent),
+                durable=durable)
 
 
 def for_target(tx: Tx, target_id: str, limit: int) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ def get_invoice(caller: Caller, invoice_id: str, *, db: Database | None = None) 
         invoice["payments"] = payments.for_invoice(tx, invoice_id)
         invoice["alerts"] = alerts.for_invoice(tx, invoice_id)
         invoice["history"] = audit_rows.history(tx, invoice_id, HISTORY_ACTIONS)
-        audit.record_read(tx, "invoice.read", "invoice", invoice_id)  # last: the chain's lock lasts until the commit
+    audit.record_read("invoice.read", "invoice", invoice_id, db=db)
     return invoice
 
 
@@ -54,11 +54,11 @@ def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, li
     found = cache.versions(ALL, owner or ALL) if ttl > 0 else None
     key = found and f"invoices:page:{found[0]}.{found[1]}:{owner}:{status}:{limit}:{cursor}"
     rows = cache.through(key, ttl, page)  # cached with the buyer still sealed: no personal data in Redis
-    with (db or database()).transaction() as tx:  # every read is audited, cached or not
+    with (db or database()).transaction() as tx:
         for row in rows:
             invoices.open_buyer(tx, row)
-        # Last: the audit chain's lock is held from here until the commit.
-        audit.record_read(tx, "invoice.list", "customer", owner or "*", status=status, cursor=cursor, count=len(rows))
+    # Every read is audited, cached or not.
+    audit.record_read("invoice.list", "customer", owner or "*", db=db, status=status, cursor=cursor, count=len(rows))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1]) if more and rows else None
@@ -83,8 +83,7 @@ def pdf_download(caller: Caller, invoice_id: str, *, expires_in: int | None = No
             store_document(invoice, store=store)  # its upload failed when it was issued
         return url
 
-    with (db or database()).transaction() as tx:
-        audit.record_read(tx, "invoice.pdf_url", "invoice", invoice_id, expires_in=seconds)
+    audit.record_read("invoice.pdf_url", "invoice", invoice_id, db=db, expires_in=seconds)
     try:
         # A link is reused until a minute before it expires; a new key (archival) is a new cache entry.
         key = f"pdf:url:{invoice_id}:{invoice['pdf_key']}:{seconds}" if seconds > URL_MARGIN else None
