@@ -49,12 +49,12 @@ def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, li
         with (db or database()).transaction() as tx:
             return invoice_search.page(tx, user_id=owner, status=status, limit=limit + 1, after=after)
 
-    # A page is cached under the versions of its scope: any write to the customer's invoices bumps them.
+    # A page is cached with the versions of its scope: any write to the customer's invoices bumps them.
+    # Cached with the buyer still sealed: no personal data in Redis.
     ttl = settings().list_cache_seconds
-    found = cache.versions(ALL, owner or ALL) if ttl > 0 else None
-    key = found and f"invoices:page:{found[0]}.{found[1]}:{owner}:{status}:{limit}:{cursor}"
-    rows = cache.through(key, ttl, page)  # cached with the buyer still sealed: no personal data in Redis
-    with (db or database()).transaction() as tx:
+    key = f"invoices:page:{owner}:{status}:{limit}:{cursor}"
+    rows = cache.through_versioned((ALL, owner or ALL), key, ttl, page) if ttl > 0 else page()
+    with (db or database()).transaction(lazy=True) as tx:  # no round trip while the data keys are cached
         for row in rows:
             invoices.open_buyer(tx, row)
     # Every read is audited, cached or not.
