@@ -114,6 +114,9 @@ class Gateway:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "twinmcp-local-gateway"
+            # Headers and body go out in two writes: with Nagle's algorithm the body waits for the client's
+            # delayed ACK of the headers (40 ms on Linux) on every keep-alive response.
+            disable_nagle_algorithm = True
 
             def log_message(self, fmt: str, *args: Any) -> None:
                 log.info("%s %s", self.address_string(), fmt % args)
