@@ -62,3 +62,26 @@ def test_audit_rows_cannot_be_updated_or_deleted(infra):
     with pytest.raises(pg8000.exceptions.DatabaseError, match="append-only"):
         with database().transaction() as tx:
             tx.execute("DELETE FROM audit_events WHERE seq = (SELECT min(seq) FROM audit_events)")
+
+
+def test_rows_appended_on_the_server_hash_as_row_hash_does_in_any_session_time_zone(infra):
+    from billing.ports.db import Database
+    from billing.services.audit import Actor, act_as, record, record_read
+
+    db = Database(infra.database_url)
+    try:
+        act_as(Actor("a-user", "2001:db8::1", "Mozilla/5.0 (é)"))
+        for zone in ("UTC", "America/New_York", "Asia/Kolkata"):
+            with db.transaction() as tx:
+                tx.execute(f"SET LOCAL TIME ZONE '{zone}'")
+                record(tx, "invoice.list", "customer", "*", status=None, note="Crème brûlée 🍮", count=3)
+            record_read("invoice.read", "invoice", "x", db=db, nested={"b": [1, 2.5], "a": None})
+        with db.transaction() as tx:
+            assert tx.value("SHOW synchronous_commit") == "on"  # a read's commit skipped the flush, alone
+            last = tx.all("SELECT seq, details FROM audit_events ORDER BY seq DESC LIMIT 6")
+        assert last[-1]["details"] == {"status": None, "note": "Crème brûlée 🍮", "count": 3}
+        assert last[0]["details"] == {"nested": {"b": [1, 2.5], "a": None}}
+        assert verify_chain()[1] is None
+    finally:
+        act_as(Actor("system"))
+        db.close()

@@ -60,6 +60,7 @@ class Settings:
     jwt_audience: str
     seller: Seller
     einvoice_profile: str = "en16931"  # EINVOICE_PROFILE: en16931 (Factur-X PDFs) | none (plain PDFs)
+    list_cache_seconds: int = 900  # LIST_CACHE_SECONDS: how long an invoice list page stays cached; 0 = not cached
 
     def __post_init__(self) -> None:
         if self.einvoice_profile not in ("en16931", "none"):
@@ -118,6 +119,7 @@ class Settings:
                 logo_path=os.environ.get("SELLER_LOGO_PATH") or None,
             ),
             einvoice_profile=_env("EINVOICE_PROFILE", "en16931").lower(),
+            list_cache_seconds=int(_env("LIST_CACHE_SECONDS", "900")),
         )
 
 

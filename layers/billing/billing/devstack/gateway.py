@@ -76,12 +76,16 @@ def build_event(route: Route, method: str, target: str, headers: dict[str, str],
     return event
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 drops the SYNs of a burst of clients: a 1 s retransmit each
+
+
 class Gateway:
     def __init__(self, cfg: Settings, routes: list[Route], host: str = "127.0.0.1", port: int = 3000) -> None:
         self.cfg = cfg
         self.routes = routes
-        self.server = ThreadingHTTPServer((host, port), self._handler_class())
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), self._handler_class())
         self.port = self.server.server_address[1]
         self._thread: threading.Thread | None = None
 
@@ -110,6 +114,9 @@ class Gateway:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "twinmcp-local-gateway"
+            # Headers and body go out in two writes: with Nagle's algorithm the body waits for the client's
+            # delayed ACK of the headers (40 ms on Linux) on every keep-alive response.
+            disable_nagle_algorithm = True
 
             def log_message(self, fmt: str, *args: Any) -> None:
                 log.info("%s %s", self.address_string(), fmt % args)
@@ -122,6 +129,9 @@ class Gateway:
                 for cookie in cookies:
                     self.send_header("Set-Cookie", cookie)
                 self.send_header("Content-Length", str(len(body)))
+                if self.request_version == "HTTP/1.0" and not self.close_connection:
+                    # An HTTP/1.0 client asked for keep-alive (ab -k): it reuses the connection only when told so.
+                    self.send_header("Connection", "keep-alive")
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)

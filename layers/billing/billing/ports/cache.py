@@ -82,15 +82,6 @@ def clear_namespace() -> int:
     return removed
 
 
-def versions(*scopes: str) -> list[int] | None:
-    """The current version of each scope (bumped by `bump`), or None when Redis is down."""
-    try:
-        return [int(v or 0) for v in cache().mget([_ns(f"ver:{s}") for s in scopes])]
-    except redis.RedisError as exc:
-        _down(exc)
-        return None
-
-
 def bump(*scopes: str) -> None:
     try:
         pipe = cache().pipeline()
@@ -115,6 +106,30 @@ def through(key: str | None, ttl: int, produce: Callable[[], Any]) -> Any:
     value = produce()
     try:
         cache().set(_ns(key), json.dumps(value, default=_encode), ex=ttl)
+    except redis.RedisError as exc:
+        _down(exc)
+    return value
+
+
+def through_versioned(scopes: tuple[str, ...], key: str, ttl: int, produce: Callable[[], Any]) -> Any:
+    """Like `through`, for an entry that a `bump` of any of `scopes` makes stale: the entry keeps the versions
+    it was produced under, and comes back with the current ones in one round trip (a pipeline)."""
+    try:
+        pipe = cache().pipeline(transaction=False)
+        pipe.mget([_ns(f"ver:{s}") for s in scopes])
+        pipe.get(_ns(key))
+        found, raw = pipe.execute()
+    except redis.RedisError as exc:
+        _down(exc)
+        return produce()
+    current = [int(v or 0) for v in found]
+    if raw is not None:
+        entry = json.loads(raw, object_hook=_decode)
+        if entry["versions"] == current:
+            return entry["value"]
+    value = produce()  # read after the versions: a write that lands meanwhile bumps them past this entry
+    try:
+        cache().set(_ns(key), json.dumps({"versions": current, "value": value}, default=_encode), ex=ttl)
     except redis.RedisError as exc:
         _down(exc)
     return value

@@ -32,6 +32,16 @@ def record(tx: Tx, action: str, target_type: str, target_id: str, **details: Any
                  details=details, ip=actor.ip, user_agent=actor.user_agent)
 
 
+def record_read(action: str, target_type: str, target_id: str, *, db: Database | None = None, **details: Any) -> None:
+    """Audit a read, after it: its own one-statement transaction, committed without waiting for the WAL flush
+    (migration 0012). Reads are most requests and the chain takes one commit at a time, so a read holds the
+    chain's lock only on the server, for microseconds. The row becomes durable with the next change's commit;
+    a database crash can lose the last fraction of a second of read events, never break the chain."""
+    actor = _actor.get()
+    audit.append_read(db or database(), actor=actor.id, action=action, target_type=target_type,
+                      target_id=str(target_id), details=details, ip=actor.ip, user_agent=actor.user_agent)
+
+
 def trail(target_id: str, *, limit: int = 200, db: Database | None = None) -> list[dict[str, Any]]:
     with (db or database()).transaction() as tx:
         return audit.for_target(tx, target_id, limit)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
 import pg8000.exceptions
@@ -70,10 +70,29 @@ class Tx:
         self.con.run(f"RELEASE SAVEPOINT {name}")
 
 
-class Database:
-    """A LIFO pool of pg8000 connections (one in a Lambda container, one per thread on the local gateway)."""
+class _LazyTx(Tx):
+    """A Tx whose transaction begins on its first statement."""
 
-    def __init__(self, url: str, max_idle: int = 8) -> None:
+    def __init__(self, begin: Callable[[], pg8000.native.Connection]) -> None:  # no Tx.__init__: no connection yet
+        self._begin = begin
+        self._con: pg8000.native.Connection | None = None
+
+    @property
+    def idle(self) -> bool:
+        return self._con is None
+
+    @property
+    def con(self) -> pg8000.native.Connection:  # type: ignore[override]
+        if self._con is None:
+            self._con = self._begin()
+        return self._con
+
+
+class Database:
+    """A LIFO pool of pg8000 connections (one in a Lambda container, one per thread on the local gateway: keep
+    enough idle for its concurrent requests, since a new pg8000 connection costs an SSL context and a backend)."""
+
+    def __init__(self, url: str, max_idle: int = 32) -> None:
         self.url = url
         self.max_idle = max_idle
         self._idle: list[pg8000.native.Connection] = []
@@ -93,11 +112,16 @@ class Database:
         _close_quietly(con)
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
-        con = self._begin()
+    def transaction(self, *, lazy: bool = False) -> Iterator[Tx]:
+        """`lazy`: begin only when a statement runs (code that usually needs no query, such as decrypting
+        with cached data keys, then costs no round trip)."""
+        tx = _LazyTx(self._begin) if lazy else Tx(self._begin())
         try:
-            yield Tx(con)
+            yield tx
         except BaseException:
+            if isinstance(tx, _LazyTx) and tx.idle:
+                raise
+            con = tx.con
             try:
                 con.run("ROLLBACK")
             except Exception:  # noqa: BLE001 - the connection is unusable: drop it, keep the first error
@@ -105,12 +129,30 @@ class Database:
             else:
                 self._release(con)
             raise
+        if isinstance(tx, _LazyTx) and tx.idle:
+            return
+        con = tx.con
         try:
             con.run("COMMIT")
         except BaseException:
             _close_quietly(con)  # closing ends the server's transaction; never pool a half-committed one
             raise
         self._release(con)
+
+    def run_alone(self, sql: str, **params: Any) -> Any:
+        """One statement outside a transaction block, so it commits on its own; its first value. For a single
+        write that must not hold its locks while the client sends a COMMIT (an audited read)."""
+        con = self._acquire()
+        try:
+            rows = con.run(sql, **params)
+        except pg8000.exceptions.DatabaseError:
+            self._release(con)  # the server answered and no transaction is left open
+            raise
+        except BaseException:
+            _close_quietly(con)
+            raise
+        self._release(con)
+        return rows[0][0] if rows else None
 
     def _begin(self) -> pg8000.native.Connection:
         # A pooled connection may have been dropped while the container slept: reconnect once.

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any, Iterator
 
-from . import Tx
+from . import Database, Tx
 
 CHAIN_LOCK = 7_294_114  # one writer at a time extends the chain, until its transaction ends
 COLUMNS = ("seq, occurred_at, actor, action, target_type, target_id, details, ip, user_agent, prev_hash, hash")
@@ -14,23 +14,41 @@ COLUMNS = ("seq, occurred_at, actor, action, target_type, target_id, details, ip
 
 def row_hash(prev: bytes | None, occurred_at: datetime, actor: str, action: str, target_type: str, target_id: str,
              details: dict[str, Any], ip: str | None, user_agent: str | None) -> bytes:
-    canonical = json.dumps([occurred_at.isoformat(), actor, action, target_type, target_id, details, ip, user_agent],
-                           sort_keys=True, separators=(",", ":"), default=str)
+    canonical = f'["{occurred_at.isoformat()}",' + _canonical_rest(actor, action, target_type, target_id, details, ip,
+                                                                    user_agent)
     return hashlib.sha256((prev or b"") + canonical.encode()).digest()
+
+
+def _canonical_rest(actor: str, action: str, target_type: str, target_id: str, details: dict[str, Any],
+                    ip: str | None, user_agent: str | None) -> str:
+    """The canonical event after its timestamp: the tail of the JSON array, without its opening bracket."""
+    return json.dumps([actor, action, target_type, target_id, details, ip, user_agent],
+                      sort_keys=True, separators=(",", ":"), default=str)[1:]
 
 
 def append(tx: Tx, *, actor: str, action: str, target_type: str, target_id: str, details: dict[str, Any],
            ip: str | None, user_agent: str | None) -> None:
-    tx.execute("SELECT pg_advisory_xact_lock(:k)", k=CHAIN_LOCK)
-    prev = tx.value("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-    occurred_at = tx.value("SELECT date_trunc('milliseconds', clock_timestamp())")
-    digest = row_hash(prev, occurred_at, actor, action, target_type, target_id, details, ip, user_agent)
-    tx.execute(
-        "INSERT INTO audit_events (occurred_at, actor, action, target_type, target_id, details, ip, user_agent,"
-        " prev_hash, hash) VALUES (:at, :actor, :action, :tt, :tid, CAST(:details AS jsonb), :ip, :ua, :prev, :hash)",
-        at=occurred_at, actor=actor, action=action, tt=target_type, tid=target_id,
-        details=json.dumps(details, sort_keys=True, default=str), ip=ip, ua=user_agent, prev=prev, hash=digest,
-    )
+    """One round trip (audit_append, migration 0012): the chain lock is taken on the server and held until the
+    caller's transaction ends, so an audited transaction should append last, just before it commits."""
+    tx.value(APPEND, **_params(actor, action, target_type, target_id, details, ip, user_agent, durable=True))
+
+
+def append_read(db: Database, *, actor: str, action: str, target_type: str, target_id: str,
+                details: dict[str, Any], ip: str | None, user_agent: str | None) -> None:
+    """A read's row, in a transaction of its own that commits on the server without waiting for the WAL flush:
+    the chain lock is held for the function and the commit only, never across a round trip to the client."""
+    db.run_alone(APPEND, **_params(actor, action, target_type, target_id, details, ip, user_agent, durable=False))
+
+
+APPEND = "SELECT audit_append(:k, :actor, :action, :tt, :tid, CAST(:details AS jsonb), :ip, :ua, :rest, :durable)"
+
+
+def _params(actor: str, action: str, target_type: str, target_id: str, details: dict[str, Any], ip: str | None,
+            user_agent: str | None, *, durable: bool) -> dict[str, Any]:
+    return dict(k=CHAIN_LOCK, actor=actor, action=action, tt=target_type, tid=target_id,
+                details=json.dumps(details, sort_keys=True, default=str), ip=ip, ua=user_agent,
+                rest=_canonical_rest(actor, action, target_type, target_id, details, ip, user_agent),
+                durable=durable)
 
 
 def for_target(tx: Tx, target_id: str, limit: int) -> list[dict[str, Any]]:

@@ -1,0 +1,25 @@
+"""The Redis cache against the real server: versioned entries go stale on a bump of any of their scopes."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from billing.ports import cache
+
+
+def test_a_versioned_entry_is_served_until_a_bump_of_any_of_its_scopes_then_produced_again(infra):
+    scope, other, key = (f"test:{uuid.uuid4()}" for _ in range(3))
+    produced: list[int] = []
+
+    def produce() -> list[dict[str, object]]:
+        produced.append(1)
+        return [{"n": len(produced), "at": datetime(2026, 11, 1, tzinfo=timezone.utc)}]
+
+    first = cache.through_versioned((scope, other), key, 60, produce)
+    assert cache.through_versioned((scope, other), key, 60, produce) == first  # served, types kept
+    assert first[0]["at"] == datetime(2026, 11, 1, tzinfo=timezone.utc) and len(produced) == 1
+    cache.bump(other)
+    assert cache.through_versioned((scope, other), key, 60, produce)[0]["n"] == 2
+    cache.bump(scope)
+    assert cache.through_versioned((scope, other), key, 60, produce)[0]["n"] == 3
+    assert cache.through_versioned((scope, other), key, 60, produce)[0]["n"] == 3
