@@ -11,7 +11,11 @@ from typing import Any, Callable
 
 from .template import Function
 
-_modules: dict[str, ModuleType] = {}
+# Lambda never runs two invocations in one sandbox at once: a function's module state (Powertools' resolver keeps
+# the current event on its `app`) belongs to one invocation at a time. So each function has a pool of instances,
+# each its own module object: an invocation takes an idle one, or loads another (a cold start) when all are busy.
+_instances: dict[str, list[ModuleType]] = {}  # the idle instances of each function
+_loaded: dict[str, int] = {}  # how many instances each function has loaded
 _lock = threading.Lock()
 
 
@@ -30,19 +34,49 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def handler_of(function: Function) -> Callable[[dict[str, Any], Any], Any]:
-    """Each function module is imported once, under its own name, as a warm Lambda container would keep it."""
+def _load(function: Function) -> ModuleType:
+    """A new instance of the function: its app.py executed as a module of its own, as a new sandbox would."""
     with _lock:
-        module = _modules.get(function.logical_id)
-        if module is None:
-            name = f"_fn_{function.logical_id}"
-            spec = importlib.util.spec_from_file_location(name, function.module_file)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-            _modules[function.logical_id] = module
+        number = _loaded.get(function.logical_id, 0)
+        _loaded[function.logical_id] = number + 1
+    name = f"_fn_{function.logical_id}" + (f"_{number}" if number else "")
+    spec = importlib.util.spec_from_file_location(name, function.module_file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _acquire(function: Function) -> ModuleType:
+    with _lock:
+        idle = _instances.setdefault(function.logical_id, [])
+        if idle:
+            return idle.pop()
+    return _load(function)
+
+
+def _release(function: Function, module: ModuleType) -> None:
+    with _lock:
+        _instances[function.logical_id].append(module)
+
+
+def handler_of(function: Function) -> Callable[[dict[str, Any], Any], Any]:
+    """The handler of an idle instance, kept warm for the next call: for one caller at a time (tests)."""
+    module = _acquire(function)
+    _release(function, module)
     return getattr(module, function.handler_name)
 
 
 def invoke(function: Function, event: dict[str, Any]) -> Any:
-    return handler_of(function)(event, LambdaContext(function))
+    """One invocation on an instance of its own for its whole duration; concurrent invocations never share one."""
+    module = _acquire(function)
+    try:
+        return getattr(module, function.handler_name)(event, LambdaContext(function))
+    finally:
+        _release(function, module)
+
+
+def instances(function: Function) -> int:
+    """How many instances of the function were loaded (its cold starts)."""
+    with _lock:
+        return _loaded.get(function.logical_id, 0)
