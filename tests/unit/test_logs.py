@@ -29,13 +29,21 @@ def test_masks_personal_fields_by_name_at_any_depth():
                             "phone": MASK, "plan": "BASIC"}, "buyer": MASK}
 
 
-def test_the_service_logger_writes_masked_json():
+def test_the_service_logger_writes_masked_json(monkeypatch):
+    # Earlier tests (the integration session sets POWERTOOLS_LOG_LEVEL=WARNING) leave the shared logger quieter.
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
     logger = service_logger()
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)
     logger.addHandler(handler)
-    logger.info("sent to jean@dupont.example", extra={"email": "jean@dupont.example", "invoice": "INV-2026-000001"})
+    previous = logger.log_level
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("sent to jean@dupont.example", extra={"email": "jean@dupont.example", "invoice": "INV-2026-000001"})
+    finally:
+        logger.setLevel(previous)
+        logger.removeHandler(handler)
     line = json.loads(stream.getvalue().strip().splitlines()[-1])
     assert "dupont" not in stream.getvalue()
     assert (line["email"], line["invoice"]) == (MASK, "INV-2026-000001")
