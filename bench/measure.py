@@ -103,3 +103,20 @@ def rate(name: str, unit: str, samples: list[float], baseline_what: str, baselin
         "target_met": None if target is None else (value is not None and value >= target),
         **extra,
     }
+
+
+def amount(name: str, unit: str, samples: list[float], baseline_what: str, baseline: list[float],
+           target_ratio: float | None, **extra: Any) -> dict[str, Any]:
+    """One reported figure in a unit other than time (MB, ...), values as given: lower is better, and the target
+    is a ceiling on `ratio` (median / baseline median), e.g. 1.10 for "no growth beyond 10 %"."""
+    value = round(median(samples), 1) if samples else None
+    base = round(median(baseline), 1) if baseline else None
+    ratio = round(median(samples) / median(baseline), 3) if samples and baseline and median(baseline) else None
+    return {
+        "name": name, "unit": unit, "median": value,
+        "min": round(min(samples), 1) if samples else None, "max": round(max(samples), 1) if samples else None,
+        "baseline": {"what": baseline_what, "median": base},
+        "ratio": ratio, "runs": len(samples), "target": target_ratio, "target_kind": "ratio_ceiling",
+        "target_met": None if target_ratio is None else (ratio is not None and ratio <= target_ratio),
+        **extra,
+    }

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timezone
 
 from billing.devstack.dispatcher import SqsEventSource
@@ -62,3 +63,39 @@ def test_the_scheduler_queues_every_billable_customer_and_a_rerun_creates_nothin
         while source.drain_once():
             pass
     assert invoices_of(users) == {u: 1 for u in users}
+
+
+def test_worker_processes_share_the_queue_and_leave_a_poisoned_message_to_redrive(make_customer, infra, tmp_path):
+    """`billing stack --workers 2`: two interpreters poll the jobs queue; each good job is issued once, and the
+    failing one is not deleted (it comes back after the visibility timeout, then goes to the DLQ)."""
+    from billing.devstack.template import sqs_sources
+    from billing.devstack.workers import WorkerProcesses, spec
+    from billing.ports import queue as jobs
+
+    users = [make_customer(100) for _ in range(6)]
+    sqs = client(settings(), "sqs")
+    q = infra.queues["InvoiceJobsQueue"]
+    assert sqs.get_queue_attributes(QueueUrl=q["url"], AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"] == "0"
+    sources = [(f, q["url"], q["arn"], batch) for f, name, batch in sqs_sources(TEMPLATE, ROOT) if name == "InvoiceJobsQueue"]
+    jobs.send_all(q["url"], [october(u) for u in users] + [{"userId": "not-a-uuid", "period": {}}])
+    pool = WorkerProcesses(spec(ROOT, None, sources, "eu-west-3"), 2, tmp_path).start()
+    try:
+        assert len(set(pool.pids)) == 2
+        deadline = time.monotonic() + 90
+        while invoices_of(users) != {u: 1 for u in users} and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert invoices_of(users) == {u: 1 for u in users}
+        while time.monotonic() < deadline:
+            attributes = sqs.get_queue_attributes(QueueUrl=q["url"], AttributeNames=["All"])["Attributes"]
+            if attributes["ApproximateNumberOfMessages"] == "0" and attributes["ApproximateNumberOfMessagesNotVisible"] == "1":
+                break
+            time.sleep(0.3)
+        assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"  # the poisoned one, in flight again
+    finally:
+        pool.stop()
+    assert all(p.returncode == 0 for p in pool.processes)  # stopped cleanly on SIGTERM
+    for _ in range(4):  # take the poisoned message off once it is visible again: later tests find the queue empty
+        for message in sqs.receive_message(QueueUrl=q["url"], WaitTimeSeconds=5).get("Messages", []):
+            sqs.delete_message(QueueUrl=q["url"], ReceiptHandle=message["ReceiptHandle"])
+            return

@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="ignore running PostgreSQL/Redis and start our own on free ports")
     stack.add_argument("--no-seed", action="store_true", help="skip the demo data")
     stack.add_argument("--ready-file", type=Path, help="write the URLs and tokens as JSON here once ready")
+    stack.add_argument("--workers", type=int, default=int(os.environ.get("STACK_WORKERS", 1)),
+                       help="processes running the queue-driven functions, as concurrent Lambda instances "
+                            "(default 1; 0: threads of the stack's process)")
 
     schedule = sub.add_parser("schedule", help="deliver the schedule events of template.yaml to their functions now")
     schedule.add_argument("functions", nargs="*", help="logical ids (default: every scheduled function)")
@@ -123,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 
         run_stack(StackOptions(root=_project_root(), gateway_port=args.port, s3_port=args.s3_port,
                                smtp_port=args.smtp_port, database=args.database, own_services=args.own_services,
-                               seed=not args.no_seed, ready_file=args.ready_file))
+                               seed=not args.no_seed, ready_file=args.ready_file,
+                               workers=args.workers))
     return 0
 
 

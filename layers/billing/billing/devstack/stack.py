@@ -15,7 +15,7 @@ from billing.config import settings
 from billing.ports.db.migrate import migrate
 
 from .services import ensure_services, recreate_database
-from .template import event_functions, http_routes, load_template, sqs_sources
+from .template import http_routes, load_template, sqs_sources
 
 
 @dataclass
@@ -28,6 +28,7 @@ class StackOptions:
     own_services: bool = False
     seed: bool = True
     ready_file: Path | None = None
+    workers: int = 1  # processes running the queue-driven functions; 0: threads of the stack's process
     today: date = field(default_factory=date.today)
 
 
@@ -78,13 +79,15 @@ def start_stack(opts: StackOptions, cleanups: list[Callable[[], Any]], log: Call
     for name in migrate(cfg.database_url, log=lambda _m: None):
         log(f"  migration {name}")
 
-    from .dispatcher import Dispatcher, SqsEventSource
     from .gateway import Gateway
     from .s3 import client, provision, provision_queues, start_moto
     from .smtp import start_sink
+    from .workers import WorkerProcesses, start_pollers
+    from .workers import spec as worker_spec
 
     template = load_template(opts.root / "template.yaml")
     queues: dict[str, dict[str, str]] = {}
+    worker_pids: list[int] = []
     if embedded_s3:
         moto = start_moto(opts.s3_port)
         cleanups.append(moto.stop)
@@ -94,12 +97,17 @@ def start_stack(opts: StackOptions, cleanups: list[Callable[[], Any]], log: Call
                           INVOICE_JOBS_QUEUE_URL=queues["InvoiceJobsQueue"]["url"])
         settings.cache_clear()
         cfg = settings()
-        s3_functions = event_functions(template, opts.root, "S3")
-        cleanups.append(Dispatcher(client(cfg, "sqs"), resources.queue_url, s3_functions[0]).start().stop)
-        for function, queue_name, batch in sqs_sources(template, opts.root):
-            source = SqsEventSource(client(cfg, "sqs"), queues[queue_name]["url"], queues[queue_name]["arn"],
-                                    function, batch_size=batch, region=cfg.aws_region)
-            cleanups.append(source.start().stop)
+        work = worker_spec(opts.root, resources.queue_url, [
+            (function, queues[name]["url"], queues[name]["arn"], batch)
+            for function, name, batch in sqs_sources(template, opts.root)], cfg.aws_region)
+        if opts.workers > 0:
+            pool = WorkerProcesses(work, opts.workers, opts.root / ".local" / "workers").start()
+            cleanups.append(pool.stop)
+            worker_pids = pool.pids
+            log(f"  {opts.workers} worker process(es) deliver the queues: {', '.join(map(str, worker_pids))}")
+        else:
+            for poller in start_pollers(work):
+                cleanups.append(poller.stop)
     else:
         log(f"  S3 at {cfg.s3_endpoint_url}: its ObjectCreated events and the queues are not emulated by this stack")
     mail_dir = opts.root / ".local" / "mail"
@@ -146,7 +154,7 @@ def start_stack(opts: StackOptions, cleanups: list[Callable[[], Any]], log: Call
         "databaseUrl": services.database_url, "redisUrl": services.redis_url, "adminToken": admin_token,
         "customerToken": customer_token, "customerId": CUSTOMERS[0][0], "pid": os.getpid(),
         "ports": {"gateway": gateway.port, "s3": opts.s3_port if embedded_s3 else None, "smtp": opts.smtp_port},
-        "queues": queues,
+        "queues": queues, "workerPids": worker_pids,
         "env": {k: os.environ[k] for k in ("DATABASE_URL", "REDIS_URL", "S3_ENDPOINT_URL", "SQS_ENDPOINT_URL",
                                             "INVOICE_JOBS_QUEUE_URL", "SMTP_PORT", "AWS_ACCESS_KEY_ID",
                                             "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION") if k in os.environ},

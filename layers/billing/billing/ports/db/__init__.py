@@ -11,6 +11,8 @@ from urllib.parse import unquote, urlsplit
 
 import pg8000.exceptions
 import pg8000.native
+from pg8000.converters import make_params
+from pg8000.core import NULL_BYTE, SYNC_MSG, Context, _flush, _write
 
 from billing.config import settings
 
@@ -32,6 +34,32 @@ def connect_kwargs(url: str) -> dict[str, Any]:
     if parts.password:
         kwargs["password"] = unquote(parts.password)
     return kwargs
+
+
+class Connection(pg8000.native.Connection):
+    """pg8000's connection, with one network round trip per statement with parameters instead of three: Parse,
+    Describe, Bind and Execute leave together, then one Sync, as libpq's extended protocol does (pg8000 1.31
+    waits after Parse, after Describe and after Execute). Still the unnamed statement: nothing session-scoped
+    that would pin an RDS Proxy connection. Errors are the same: the server skips to the Sync and reports."""
+
+    def execute_unnamed(self, statement, vals=(), oids=(), stream=None):
+        if stream is not None:  # COPY keeps pg8000's own exchange
+            return super().execute_unnamed(statement, vals, oids=oids, stream=stream)
+        params = make_params(self.py_types, vals)  # before anything is written: a bad value sends nothing
+        context = Context(statement, stream=stream)
+        self.send_PARSE(NULL_BYTE, statement, oids)
+        self.send_DESCRIBE_STATEMENT(NULL_BYTE)
+        self.send_BIND(NULL_BYTE, params)
+        self.send_EXECUTE()
+        _write(self._sock, SYNC_MSG)
+        try:
+            _flush(self._sock)
+        except AttributeError:
+            if self._sock is None:
+                raise pg8000.exceptions.InterfaceError("connection is closed") from None
+            raise
+        self.handle_messages(context)
+        return context
 
 
 class Tx:
@@ -102,7 +130,7 @@ class Database:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-        return pg8000.native.Connection(**connect_kwargs(self.url))
+        return Connection(**connect_kwargs(self.url))
 
     def _release(self, con: pg8000.native.Connection) -> None:
         with self._lock:
@@ -162,7 +190,7 @@ class Database:
             return con
         except (pg8000.exceptions.InterfaceError, OSError):
             _close_quietly(con)
-        con = pg8000.native.Connection(**connect_kwargs(self.url))
+        con = Connection(**connect_kwargs(self.url))
         con.run("START TRANSACTION")
         return con
 

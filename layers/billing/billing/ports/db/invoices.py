@@ -76,6 +76,18 @@ def live_invoice_overlapping(tx: Tx, user_id: str, start: date, end: date) -> st
     )
 
 
+def live_invoice_near(tx: Tx, user_id: str, start: date, end: date) -> tuple[str, bool] | None:
+    """The live invoice for exactly this period (id, True), else one overlapping it (id, False): one query
+    for what `live_invoice_for_period` then `live_invoice_overlapping` answer."""
+    row = tx.one(
+        "SELECT id::text AS id, (period_start = :s AND period_end = :e) AS exact FROM invoices"
+        " WHERE user_id = CAST(:u AS uuid) AND status <> 'CANCELLED'"
+        " AND daterange(period_start, period_end, '[]') && daterange(:s, :e, '[]') ORDER BY 2 DESC LIMIT 1",
+        u=user_id, s=start, e=end,
+    )
+    return (row["id"], row["exact"]) if row else None
+
+
 def get(tx: Tx, invoice_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
     row = tx.one(
         f"SELECT {INVOICE_COLUMNS} FROM invoices i WHERE i.id = CAST(:id AS uuid)" + (" FOR UPDATE" if for_update else ""),
@@ -101,12 +113,16 @@ def items(tx: Tx, invoice_id: str) -> list[dict[str, Any]]:
 
 
 def mark_issued(tx: Tx, invoice_id: str, *, number: str, issue_date: date, due_date: date, pdf_key: str,
-                issued_at: datetime) -> None:
-    tx.execute(
-        "UPDATE invoices SET status = 'SENT', number = :number, issue_date = :issue, due_date = COALESCE(due_date, :due),"
-        " pdf_key = :key, issued_at = :at, updated_at = now() WHERE id = CAST(:id AS uuid) AND status = 'DRAFT'",
+                issued_at: datetime, credits_applied_minor: int) -> dict[str, Any] | None:
+    """Issue a DRAFT in one statement; returns the issued invoice as `get` reads it (None unless it was a DRAFT)."""
+    row = tx.one(
+        "UPDATE invoices AS i SET status = 'SENT', number = :number, issue_date = :issue,"
+        " due_date = COALESCE(i.due_date, :due), pdf_key = :key, issued_at = :at, credits_applied_minor = :credits,"
+        f" updated_at = now() WHERE i.id = CAST(:id AS uuid) AND i.status = 'DRAFT' RETURNING {INVOICE_COLUMNS}",
         id=invoice_id, number=number, issue=issue_date, due=due_date, key=pdf_key, at=issued_at,
+        credits=credits_applied_minor,
     )
+    return row and open_buyer(tx, row)
 
 
 def record_document(tx: Tx, invoice_id: str, key: str, size: int, sha256: str, etag: str) -> bool:
@@ -146,11 +162,6 @@ def set_fields(tx: Tx, invoice_id: str, **fields: Any) -> None:
     assignments = ", ".join(f"{name} = :{name}" for name in sorted(fields))
     tx.execute(f"UPDATE invoices SET {assignments}, updated_at = now() WHERE id = CAST(:id AS uuid)",
                id=invoice_id, **fields)
-
-
-def set_credits_applied(tx: Tx, invoice_id: str, amount_minor: int) -> None:
-    tx.execute("UPDATE invoices SET credits_applied_minor = :a WHERE id = CAST(:id AS uuid)", id=invoice_id,
-               a=amount_minor)
 
 
 def set_emailed(tx: Tx, invoice_id: str) -> None:

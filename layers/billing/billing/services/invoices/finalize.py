@@ -34,16 +34,16 @@ def issue_invoice(invoice_id: str, *, today: date | None = None, db: Database | 
         applications = allocate(credits.available_for_update(tx, invoice["user_id"], invoice["currency"]),
                                 invoice["total_minor"], today)
         credits.record_applications(tx, invoice_id, applications)
-        invoices.set_credits_applied(tx, invoice_id, sum(amount for _, amount in applications))
+        applied = sum(amount for _, amount in applications)
         number = format_number("INV", today.year, numbers.next_value(tx, "INV", today.year))
-        invoices.mark_issued(
+        # One statement sets the credits, the number and the dates and returns the issued row (no re-read).
+        invoice = invoices.mark_issued(
             tx, invoice_id, number=number, issue_date=today,
             due_date=today + timedelta(days=settings().due_days),
             pdf_key=document_key(invoice["user_id"], invoice_id, number, issued_at), issued_at=issued_at,
+            credits_applied_minor=applied,
         )
-        audit.record(tx, "invoice.issued", "invoice", invoice_id, number=number,
-                     credits_applied=sum(amount for _, amount in applications))
-        invoice = invoices.get(tx, invoice_id)
+        audit.record(tx, "invoice.issued", "invoice", invoice_id, number=number, credits_applied=applied)
         invoice["items"] = invoices.items(tx, invoice_id)
     invoices_changed(invoice["user_id"])
     try:

@@ -31,12 +31,15 @@ def generate_invoice(user_id: str, period: Period, *, send_requested: bool = Fal
     if period.end >= today:
         raise InvalidPeriod("Only a period that has ended can be invoiced")
     with db.transaction() as tx:
-        existing = invoices.live_invoice_for_period(tx, user_id, period.start, period.end)
-        if existing:
+        near = invoices.live_invoice_near(tx, user_id, period.start, period.end)
+        if near and near[1]:
+            existing = near[0]
             draft = invoices.get(tx, existing)
             if not (finalize and draft["status"] == "DRAFT"):
                 raise InvoiceExists(existing)
             invoice_id = existing  # a DRAFT left by an interrupted request: issue it now
+        elif near:
+            raise PeriodOverlap(near[0])
         else:
             invoice_id = _insert_draft(tx, user_id, period, send_requested, cfg)
     if finalize:
@@ -49,9 +52,7 @@ def generate_invoice(user_id: str, period: Period, *, send_requested: bool = Fal
 
 
 def _insert_draft(tx: Tx, user_id: str, period: Period, send_requested: bool, cfg) -> str:
-    overlapping = invoices.live_invoice_overlapping(tx, user_id, period.start, period.end)
-    if overlapping:
-        raise PeriodOverlap(overlapping)
+    """The caller has checked that no live invoice covers or overlaps the period (the constraints catch a race)."""
     profile = customers.get_profile(tx, user_id)
     if profile is None:
         raise CustomerNotFound(f"No billing profile for {user_id}")
