@@ -86,3 +86,20 @@ def test_personal_fields_are_stored_encrypted(make_customer, db):
     with db.transaction() as tx:
         raw = tx.one("SELECT name, email, address_line1 FROM user_profiles WHERE user_id = CAST(:u AS uuid)", u=user)
     assert all(v.startswith("enc:v") for v in raw.values()) and "Secret" not in str(raw)
+
+
+def test_processes_creating_the_local_master_key_at_once_all_get_the_same_one(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    path = tmp_path / "keys" / "master.key"
+    code = ("import sys; from pathlib import Path; from billing.ports import keys; "
+            "sys.stdout.write(keys.LocalKeyFile(Path(sys.argv[1]))._master().hex())")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=ROOT, stdout=subprocess.PIPE)
+             for _ in range(6)]
+    seen = {proc.communicate(timeout=60)[0].decode() for proc in procs}
+    assert all(proc.returncode == 0 for proc in procs)
+    assert seen == {path.read_bytes().hex()} and len(path.read_bytes()) == 32
+    assert [p.name for p in path.parent.iterdir()] == ["master.key"]

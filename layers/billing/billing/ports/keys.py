@@ -19,11 +19,23 @@ class LocalKeyFile:
 
     def _master(self) -> bytes:
         if not self.path.exists():
+            # Several processes (the stack's workers) may start at once: the key is written to a file of this
+            # process's own, then linked into place, so no process ever reads a half-written key or a second one.
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            draft = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(AESGCM.generate_key(bit_length=256))
-        return self.path.read_bytes()
+            try:
+                os.link(draft, self.path)
+            except FileExistsError:
+                pass  # another process won: use its key
+            finally:
+                draft.unlink(missing_ok=True)
+        key = self.path.read_bytes()
+        if len(key) != 32:
+            raise ValueError(f"{self.path} is not a 256-bit key ({len(key)} bytes)")
+        return key
 
     def new_data_key(self) -> tuple[bytes, bytes]:
         """(plaintext, wrapped) 256-bit data key."""
