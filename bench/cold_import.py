@@ -272,6 +272,7 @@ def _measure(functions: list[dict[str, Any]], runs: int, smoke: bool, layer: Pat
                  "not by API cold starts (billing.ports.pdf imports it on first use)",
             **measured("pdf_renderer")),
     })
-    if "baseline" in errors:
-        result["error"] = errors["baseline"]
+    failed = [name for name in commands if name in errors and name != "pdf_renderer"]
+    if failed:  # a function that cannot be imported has no cold start to report: the whole figure is in error
+        result["error"] = "; ".join(f"{name}: {errors[name][-300:]}" for name in failed)
     return result
