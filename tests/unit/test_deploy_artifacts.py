@@ -273,6 +273,20 @@ def _closure(names: set[str]) -> set[str]:
     return seen
 
 
+def test_layer_ships_bytecode_compiled_as_the_cold_import_bench_measures_it():
+    # /opt is read-only in Lambda: a layer of source is compiled again at every cold start.
+    from bench.cold_import import COMPILE
+
+    layer = RESOURCES["BillingLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile" and layer["Metadata"]["BuildArchitecture"] == "arm64"
+    makefile = (ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text()
+    assert "\nbuild-BillingLayer:" in makefile
+    assert f"COMPILE := {' '.join(COMPILE)}\n" in makefile, "the bench and the layer compile alike"
+    assert "unchecked-hash" in COMPILE and '$(PYTHON) $(COMPILE) "$(ARTIFACTS_DIR)/python"' in makefile
+    assert "--platform manylinux2014_aarch64" in makefile and '-r "$(HERE)requirements.txt"' in makefile
+    assert 'cp -R "$(HERE)billing" "$(ARTIFACTS_DIR)/python/billing"' in makefile
+
+
 def test_every_package_the_billing_code_imports_ships_in_the_layer_or_the_image():
     import ast
     import sys

@@ -1,18 +1,25 @@
-"""Request and response models: camelCase JSON at the edge, unknown fields refused, sizes bounded."""
+"""Request and response models: camelCase JSON at the edge, unknown fields refused, sizes bounded.
+
+Every function imports this module, and most use one or two of its models: each model builds its validator and
+serializer on first use (`defer_build`), not when its class is created, and the services' input types are
+imported by the `to_domain` that returns them. Together that is tens of ms off every cold start.
+"""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from billing.domain.period import Period
-from billing.services.credits.grant import CreditInput
-from billing.services.customers.upsert import CustomerInput
-from billing.services.payments.record import PaymentInput
 from billing.services.usage.ingest import MAX_EVENTS, UsageEvent
+
+if TYPE_CHECKING:
+    from billing.services.credits.grant import CreditInput
+    from billing.services.customers.upsert import CustomerInput
+    from billing.services.payments.record import PaymentInput
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Currency = Literal["EUR", "USD", "GBP", "CHF", "JPY"]
@@ -20,11 +27,12 @@ InvoiceStatus = Literal["DRAFT", "SENT", "PAID", "OVERDUE", "CANCELLED"]
 
 
 class In(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True,
+                              defer_build=True)
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 # ---- requests ---------------------------------------------------------------------------------------------
@@ -54,6 +62,8 @@ class CustomerIn(In):
     auto_renew: bool = True
 
     def to_domain(self) -> CustomerInput:
+        from billing.services.customers.upsert import CustomerInput
+
         return CustomerInput(
             name=self.name, email=self.email, address_line1=self.address.line1, address_line2=self.address.line2,
             postal_code=self.address.postal_code, city=self.address.city, country=self.address.country,
@@ -110,6 +120,8 @@ class PaymentIn(In):
     status: Literal["COMPLETED", "FAILED", "PENDING", "REFUNDED"] = "COMPLETED"
 
     def to_domain(self) -> PaymentInput:
+        from billing.services.payments.record import PaymentInput
+
         return PaymentInput(self.amount, self.currency, self.provider, self.provider_transaction_id, self.status)
 
 
@@ -121,6 +133,8 @@ class CreditIn(In):
     expires_at: date | None = None
 
     def to_domain(self) -> CreditInput:
+        from billing.services.credits.grant import CreditInput
+
         return CreditInput(self.amount, self.currency, self.type, self.reason, self.expires_at)
 
 

@@ -6,9 +6,6 @@ import base64
 import os
 import threading
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from . import keys
 from .db import Tx
 
@@ -64,7 +61,7 @@ def encrypt(tx: Tx, value: str | None, table: str, column: str, row_id: str, ver
         return None
     version = version or current_version(tx)
     nonce = os.urandom(12)
-    sealed = AESGCM(_key(tx, version)).encrypt(nonce, value.encode(), _aad(table, column, row_id))
+    sealed = keys.aesgcm()(_key(tx, version)).encrypt(nonce, value.encode(), _aad(table, column, row_id))
     return f"{PREFIX}{version}:{base64.b64encode(nonce + sealed).decode()}"
 
 
@@ -73,8 +70,10 @@ def decrypt(tx: Tx, value: str | None, table: str, column: str, row_id: str) -> 
         return value  # rows written before encryption are read as they are, and rotated later
     version_text, _, body = value[len(PREFIX):].partition(":")
     version, raw = int(version_text), base64.b64decode(body)
+    from cryptography.exceptions import InvalidTag  # with AESGCM: imported by the first value that needs it
+
     try:
-        return AESGCM(_key(tx, version)).decrypt(raw[:12], raw[12:], _aad(table, column, row_id)).decode()
+        return keys.aesgcm()(_key(tx, version)).decrypt(raw[:12], raw[12:], _aad(table, column, row_id)).decode()
     except InvalidTag:
         raise Undecryptable(f"{table}.{column} of {row_id} does not decrypt") from None
 

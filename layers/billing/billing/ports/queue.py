@@ -5,9 +5,6 @@ import json
 import threading
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from billing.config import settings
 
 BATCH = 10
@@ -20,6 +17,9 @@ def client():
     global _client
     with _lock:
         if _client is None:
+            import boto3  # here, not at module top: about 90 ms that only the sending path needs
+            from botocore.config import Config
+
             cfg = settings()
             _client = boto3.session.Session().client(
                 "sqs", endpoint_url=cfg.sqs_endpoint_url, region_name=cfg.aws_region,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -14,11 +14,12 @@ from billing.domain.ids import is_uuid
 from billing.ports import cache
 from billing.ports.db import Database, alerts, credit_notes, database, invoice_search, invoices, payments
 from billing.ports.db import audit as audit_rows
-from billing.ports.storage import Storage, storage
 from billing.services import audit
 
 from .changes import ALL
-from .document import render_pdf, store_document
+
+if TYPE_CHECKING:
+    from billing.ports.storage import Storage
 
 logger = Logger(child=True)
 # What the status history shows, from the audit trail: what changed the invoice, not who read it.
@@ -69,6 +70,12 @@ def pdf_download(caller: Caller, invoice_id: str, *, expires_in: int | None = No
                  store: Storage | None = None) -> tuple[str, str | bytes]:
     """("redirect", presigned URL) for an issued invoice; ("preview", PDF) for a DRAFT; ("inline", PDF) when
     the document store is down (rendered again from the frozen invoice, so the customer still gets it)."""
+    # Here, not at module top: get_invoice and list_invoices never render nor reach S3, and their functions'
+    # cold start would otherwise load boto3 and the renderer's modules.
+    from billing.ports.storage import storage
+
+    from .document import render_pdf, store_document
+
     invoice = get_invoice(caller, invoice_id, db=db)
     if invoice["status"] == "DRAFT":
         return "preview", render_pdf(invoice, invoice["items"])  # marked DRAFT / BROUILLON, stored nowhere
