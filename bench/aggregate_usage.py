@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from .ingest_usage import GeneratedCsv, add_users, csv_blocks, user_ids

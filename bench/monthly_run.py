@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from .measure import clock, log, rate
-from .stack import local_stack
+from .stack import local_stack, reset_clients
 
 CUSTOMERS, SMOKE_CUSTOMERS = 2000, 10
 REPETITIONS, SMOKE_REPETITIONS = 1, 1  # pairs (1 worker, 2 workers): 2,000 invoices take minutes each
@@ -26,18 +26,8 @@ PLANS = [("FREE", 1_500), ("BASIC", 25_000), ("PREMIUM", 140_000), ("ENTERPRISE"
 
 
 def _use_stack_env(info: dict[str, Any]) -> None:
-    from billing.config import settings
-    import billing.ports.db as db
-    import billing.ports.queue as queue
-    from billing.ports import crypto
-
     os.environ.update(info["env"], POWERTOOLS_LOG_LEVEL="WARNING")  # stdout carries the JSON document only
-    settings.cache_clear()
-    if db._default is not None:  # a pool on the previous repetition's database
-        db._default.close()
-        db._default = None
-    queue._client = None  # a client of the previous repetition's SQS endpoint
-    crypto._data_keys.clear()  # the previous database's data keys
+    reset_clients()  # the previous repetition's pool, SQS client and data keys
 
 
 def seed(count: int, period, rng: random.Random) -> list[str]:

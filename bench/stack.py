@@ -30,11 +30,27 @@ def database_name(name: str) -> str:
     return os.environ.get("BILLING_BENCH_DATABASE_PREFIX", "billing_bench_") + name
 
 
+def reset_clients() -> None:
+    """Forget this process's clients and caches (database pool, S3, Redis, SQS, data keys): the benchmarks run
+    one after another in one process, each on a database and endpoints of its own."""
+    import billing.ports.cache as cache
+    import billing.ports.db as db
+    import billing.ports.queue as queue
+    import billing.ports.storage as storage
+    from billing.config import settings
+    from billing.ports import crypto
+
+    if db._default is not None:
+        db._default.close()
+    db._default, storage._default, cache._client, queue._client = None, None, None, None
+    crypto._data_keys.clear()
+    settings.cache_clear()
+
+
 @contextmanager
 def database(name: str) -> Iterator[Any]:
     """PostgreSQL and Redis (found or started), with an empty, migrated database (`database_name`); sets
     DATABASE_URL and REDIS_URL for this process while it lasts and yields the `Services`."""
-    from billing.config import settings
     from billing.devstack.services import ensure_services, recreate_database
     from billing.ports.db.migrate import migrate
 
@@ -47,12 +63,12 @@ def database(name: str) -> Iterator[Any]:
         os.environ.update(DATABASE_URL=services.database_url, REDIS_URL=services.redis_url,
                           AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "eu-west-3"),
                           POWERTOOLS_SERVICE_NAME="billing", POWERTOOLS_LOG_LEVEL="WARNING")
-        settings.cache_clear()
+        reset_clients()
         yield services
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        settings.cache_clear()
+        reset_clients()
         services.stop()
 
 
