@@ -30,18 +30,20 @@ system-deps:
 	  else echo "warning: missing$$missing; install pango, libharfbuzz-subset0 and fonts-dejavu-core"; fi; \
 	fi
 
-# Debian's Chromium for the dashboard's browser tests (never a browser download of Playwright's own), and qpdf
-# for the Factur-X file checks; installed with apt-get when we are root and they are missing.
+# Debian's Chromium for the dashboard's browser tests and the PDF benchmark's baseline (never a browser download
+# of Playwright's own), qpdf for the Factur-X file checks, and ApacheBench (apache2-utils) as the latency
+# benchmark's load; installed with apt-get when we are root and they are missing.
 test-deps: system-deps
 	@missing=""; \
 	test -x /usr/bin/chromium || missing="$$missing chromium chromium-driver"; \
 	command -v qpdf >/dev/null || missing="$$missing qpdf"; \
+	command -v ab >/dev/null || missing="$$missing apache2-utils"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing test tools:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	      $$missing >/dev/null; \
-	  else echo "warning: missing$$missing: the browser and Factur-X file tests will fail or be skipped"; fi; \
+	  else echo "warning: missing$$missing: the browser, Factur-X file and benchmark smoke tests will fail"; fi; \
 	fi
 
 ## make run: the local stack with demo data on http://127.0.0.1:3000 (Ctrl-C stops it all)
@@ -57,7 +59,7 @@ validate:
 	@bash .ci/validate
 
 ## make bench: the benchmarks (JSON on stdout and in bench/results/latest.json); never part of make test
-bench: $(STAMP) system-deps
+bench: $(STAMP) test-deps
 	$(PY) -m bench
 
 ## make deploy: sam build && sam deploy with the dev profile (STAGE=prod for prod)
