@@ -24,8 +24,8 @@ WITH touched AS (
 ), totals AS (
     -- only customers with a quota: summing the month of the others would be wasted
     SELECT q.user_id, q.month, q.included,
-           (SELECT COALESCE(sum(d.requests), 0) FROM usage_daily d WHERE d.user_id = q.user_id
-              AND d.day >= q.month AND d.day < (q.month + interval '1 month')::date) AS requests
+           (SELECT COALESCE(sum(m.requests), 0) FROM usage_monthly m WHERE m.user_id = q.user_id
+              AND m.month = q.month) AS requests
     FROM quotas q WHERE q.included > 0
 )
 INSERT INTO billing_alerts (user_id, type, message, period_start, threshold)
