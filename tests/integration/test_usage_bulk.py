@@ -182,3 +182,26 @@ def test_files_and_batches_re_sent_concurrently_are_counted_once_without_deadloc
     with db.transaction() as tx:
         stored = tx.value("SELECT count(*) FROM usage_logs WHERE user_id = ANY(CAST(:u AS uuid[]))", u=users)
     assert stored == len(recorded) and sum(held["monthly"][1].values()) == sum(recorded.values())
+
+
+def test_chunks_load_in_parallel_and_a_bad_row_reports_its_line_and_a_fixed_resend_completes(make_customer, db,
+                                                                                              rollups):
+    user = make_customer()
+    lines = [f"{user}-par{i % 700},{user},2026-{10 + i % 2}-{1 + i % 28:02d}T10:00:00Z,{1 + i % 5}"
+             for i in range(1000)]  # ids 0-299 come twice (with the same requests), in chunks loaded at once
+    bad = lines.copy()
+    bad[500] = f"{user}-bad,{user},2026-10-02T10:00:00Z,-1"
+    with pytest.raises(InvalidRequest) as refused:
+        ingest_csv(csv_file(*bad), chunk_bytes=8192, connections=3, db=db)  # ~14 chunks
+    assert refused.value.extra["line"] == 502
+    result = ingest_csv(csv_file(*lines), chunk_bytes=8192, connections=3, db=db)
+    assert result.accepted + result.duplicates == 1000
+    expected = {}
+    for line in lines:
+        event_id, _, _, requests = line.split(",")
+        expected.setdefault(event_id, int(requests))
+    held = rollups([user])
+    with db.transaction() as tx:
+        assert tx.value("SELECT count(*) FROM usage_logs WHERE user_id = CAST(:u AS uuid)", u=user) == 700
+    assert held["daily"][0] == held["daily"][1] and held["monthly"][0] == held["monthly"][1]
+    assert sum(held["monthly"][1].values()) == sum(expected.values())

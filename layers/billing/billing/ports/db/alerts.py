@@ -33,6 +33,7 @@ SELECT user_id, 'USAGE_THRESHOLD', format('%s%% of the %s requests included this
        month, th
 FROM totals CROSS JOIN (VALUES (80), (100)) AS th(th)
 WHERE included > 0 AND requests * 100 >= included * th
+ORDER BY user_id, month, th  -- in key order: two batches raising the same alerts wait for each other, no deadlock
 ON CONFLICT DO NOTHING
 RETURNING id::text AS id, user_id::text AS user_id, type::text AS type, message, invoice_id::text AS invoice_id,
           created_at, resolved_at
