@@ -93,8 +93,8 @@ def ingest_bulk(events: Iterable[UsageEvent], *, chunk_events: int = BULK_CHUNK_
 
 def _ingest_chunks(chunks: Iterator[tuple[bytes, int]], connections: int, db: Database) -> IngestResult:
     """Loads (block, number of its first line) chunks on up to `connections` connections at once, reading at most
-    one chunk ahead. The first failure in file order is raised once the chunks under way are done (those after it
-    may have been committed: a re-sent file skips them as duplicates)."""
+    one chunk ahead. The first failure in file order is raised once the chunks under way are done (chunks loaded
+    alongside it may have been committed: a re-sent file skips them as duplicates)."""
     total = accepted = 0
     failure: BaseException | None = None
     with ThreadPoolExecutor(max(1, connections), thread_name_prefix="usage-bulk") as pool:
@@ -108,7 +108,12 @@ def _ingest_chunks(chunks: Iterator[tuple[bytes, int]], connections: int, db: Da
                     failure = exc
                     break
                 total, accepted = total + rows, accepted + new
+        if failure is not None:
+            for future in pending:
+                future.cancel()  # a chunk queued but not started is not loaded
         for future in pending:
+            if future.cancelled():
+                continue
             try:
                 rows, new = future.result()
             except BaseException as exc:  # noqa: BLE001 - the earliest chunk's failure is the one raised
