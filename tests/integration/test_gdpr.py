@@ -94,7 +94,8 @@ def test_erasure_keeps_issued_invoices_and_removes_or_pseudonymises_the_rest(mak
             "user erased": count("SELECT deleted_at IS NOT NULL FROM users WHERE id = CAST(:u AS uuid)"),
         }
     assert remains == {"issued invoices": 1, "drafts": 0, "payments": 1, "usage events": 0, "usage days": 0,
-                       "usage months": 0, "alerts": 0, "unused credits": 0, "consents": 1, "open subscriptions": 0, "user erased": True}
+                       "usage months": 0, "alerts": 0, "unused credits": 0, "consents": 1, "open subscriptions": 0,
+                       "user erased": True}
     assert profile["name"].startswith("erased-") and profile["email"].endswith("@erased.invalid")
     assert (profile["address_line1"], profile["phone"]) == ("-", None)
     assert "Erase Me" not in json.dumps(profile)

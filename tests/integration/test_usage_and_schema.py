@@ -116,9 +116,9 @@ def test_migrating_twice_changes_nothing(infra):
     assert versions == [v for v, _, _ in migration_files()]
     assert {"invoice_status", "payment_status", "subscription_status", "subscription_interval", "credit_type",
             "billing_alert_type"} <= enums
-    assert {"users", "api_keys", "libraries", "usage_logs", "usage_daily", "usage_monthly", "user_profiles", "plans", "subscriptions",
-            "invoices", "invoice_items", "invoice_number_sequences", "payments", "credits", "credit_applications",
-            "billing_alerts", "audit_events", "gdpr_consents"} <= tables
+    assert {"users", "api_keys", "libraries", "usage_logs", "usage_daily", "usage_monthly", "user_profiles", "plans",
+            "subscriptions", "invoices", "invoice_items", "invoice_number_sequences", "payments", "credits",
+            "credit_applications", "billing_alerts", "audit_events", "gdpr_consents"} <= tables
 
 
 def test_one_payment_per_provider_transaction(make_customer, db):
