@@ -1,4 +1,4 @@
-"""Figure 4: every customer's usage for one month, from the daily roll-up, against GROUP BY over the raw events.
+"""Figure 4: every customer's usage for one month, from the monthly roll-up, against GROUP BY over the raw events.
 
 The events are loaded through the bulk path (`ingest_csv`, as `billing usage import` does), at a lower CPU
 priority; the load rate is reported too. The database is dropped at the end: ten million events take ~2 GB.
@@ -30,16 +30,19 @@ GROUP BY user_id
 
 
 def _load(events: int, users: list[str]) -> tuple[float, int]:
-    """The bulk path at nice 10, for this process and for the PostgreSQL backend doing the work."""
+    """The bulk path at nice 10, for this process and for the PostgreSQL backends doing the work."""
+    from contextlib import ExitStack
+
     from billing.ports.db import database as pool
-    from billing.services.usage.ingest import ingest_csv
+    from billing.services.usage.ingest import BULK_CONNECTIONS, ingest_csv
 
     db = pool()
-    with db.transaction() as tx:  # the pool is LIFO: ingest_csv gets this same connection, so this backend
-        backend = int(tx.value("SELECT pg_backend_pid()"))
+    with ExitStack() as held:  # the connections ingest_csv will take from the pool, open at once: their backends
+        backends = [int(held.enter_context(db.transaction()).value("SELECT pg_backend_pid()"))
+                    for _ in range(BULK_CONNECTIONS)]
     before = os.getpriority(os.PRIO_PROCESS, 0)
     niced = []
-    for pid in (0, backend):
+    for pid in (0, *backends):
         try:
             os.setpriority(os.PRIO_PROCESS, pid, 10)
             niced.append(pid)
@@ -79,6 +82,7 @@ def _drop(services: Any, name: str) -> None:
 
 def run(smoke: bool) -> dict[str, Any]:
     from billing.ports.db import database as pool, usage
+    from billing.services.usage.ingest import BULK_CONNECTIONS
 
     events = SMOKE_EVENTS if smoke else EVENTS
     users = user_ids(SMOKE_USERS if smoke else USERS)
@@ -94,6 +98,8 @@ def run(smoke: bool) -> dict[str, Any]:
             with db.transaction() as tx:
                 tx.con.run("ANALYZE usage_logs")
                 tx.con.run("ANALYZE usage_daily")
+                tx.con.run("ANALYZE usage_monthly")
+                monthly_rows = int(tx.value("SELECT count(*) FROM usage_monthly"))
                 daily_rows = int(tx.value("SELECT count(*) FROM usage_daily"))
             for _ in range(runs):  # interleaved: raw, then roll-up, each in its own transaction as billing does
                 with db.transaction() as tx:
@@ -110,18 +116,19 @@ def run(smoke: bool) -> dict[str, Any]:
                 for user in sample:
                     per_customer.append(_timed(lambda: usage.requests_in(tx, user, START, END))[0])
                 plan = " ".join(r[0] for r in tx.con.run(
-                    "EXPLAIN SELECT COALESCE(sum(requests), 0) FROM usage_daily "
-                    "WHERE user_id = CAST(:u AS uuid) AND day BETWEEN :s AND :e", u=users[0], s=START, e=END))
+                    "EXPLAIN SELECT COALESCE(sum(requests), 0) FROM usage_monthly "
+                    "WHERE user_id = CAST(:u AS uuid) AND month BETWEEN :s AND :e", u=users[0], s=START, e=END))
         finally:
             _drop(services, database_name("aggregate_usage"))
     result = figure("aggregate_usage", "ms", rollup, "GROUP BY over the raw events of the month (usage_logs)", raw,
-                    1000, events=events, users=len(users), usage_daily_rows=daily_rows,
+                    1000, events=events, users=len(users), usage_daily_rows=daily_rows, usage_monthly_rows=monthly_rows,
                     load={"events": accepted, "seconds": round(load_seconds, 1),
-                          "events_per_second": round(accepted / load_seconds), "nice": 10},
+                          "events_per_second": round(accepted / load_seconds), "nice": 10,
+                          "connections": BULK_CONNECTIONS},
                     speedup=round(median(raw) / median(rollup), 1),
                     invoice_path={"query": "usage.requests_in (one customer, one month)",
                                   "median_ms": round(median(per_customer) * 1000, 2),
-                                  "uses_rollup_index": "usage_daily_pkey" in plan})
+                                  "uses_rollup_index": "usage_monthly_pkey" in plan})
     result["target_met"] = bool(result["target_met"] and result["speedup"] >= 20)
     if mismatches or accepted != events:
         result["error"] = f"{mismatches} run(s) where the roll-up and the raw events disagree; {accepted} loaded"

@@ -94,7 +94,7 @@ def _empty(database_url: str) -> None:
 
     db = Database(database_url)
     with db.transaction() as tx:
-        tx.con.run("TRUNCATE usage_logs, usage_daily")
+        tx.con.run("TRUNCATE usage_logs, usage_daily, usage_monthly")
     db.close()
 
 

@@ -59,8 +59,36 @@ def make_customer(db):
                 "DELETE FROM invoices WHERE user_id = CAST(:u AS uuid)",
                 "DELETE FROM subscriptions WHERE user_id = CAST(:u AS uuid)",
                 "DELETE FROM user_profiles WHERE user_id = CAST(:u AS uuid)",
+                "DELETE FROM usage_monthly WHERE user_id = CAST(:u AS uuid)",
                 "DELETE FROM usage_daily WHERE user_id = CAST(:u AS uuid)",
                 "DELETE FROM usage_logs WHERE user_id = CAST(:u AS uuid)",
                 "DELETE FROM users WHERE id = CAST(:u AS uuid)",
             ):
                 tx.execute(sql, u=user_id)
+
+
+# The roll-ups recomputed from the raw events, for the customers given: {(user, day): requests} and
+# {(user, month): requests}, and as the roll-up tables hold them.
+ROLLUPS_FROM_EVENTS = {
+    "daily": "SELECT user_id::text, (occurred_at AT TIME ZONE 'UTC')::date, sum(requests) FROM usage_logs"
+             " WHERE user_id = ANY(CAST(:u AS uuid[])) GROUP BY 1, 2",
+    "monthly": "SELECT user_id::text, date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date, sum(requests)"
+               " FROM usage_logs WHERE user_id = ANY(CAST(:u AS uuid[])) GROUP BY 1, 2",
+}
+ROLLUP_TABLES = {
+    "daily": "SELECT user_id::text, day, requests FROM usage_daily WHERE user_id = ANY(CAST(:u AS uuid[]))",
+    "monthly": "SELECT user_id::text, month, requests FROM usage_monthly WHERE user_id = ANY(CAST(:u AS uuid[]))",
+}
+
+
+@pytest.fixture
+def rollups(db):
+    """rollups(users) -> {"daily": ..., "monthly": ...}, each (from the events, from the roll-up table)."""
+    def read(users: list[str]) -> dict[str, tuple[dict, dict]]:
+        with db.transaction() as tx:
+            return {
+                kind: tuple({(r[0], r[1]): int(r[2]) for r in tx.con.run(sql[kind], u=users)}
+                            for sql in (ROLLUPS_FROM_EVENTS, ROLLUP_TABLES))
+                for kind in ("daily", "monthly")
+            }
+    return read

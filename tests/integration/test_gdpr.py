@@ -40,7 +40,8 @@ def test_export_holds_everything_with_working_pdf_links_and_is_audited(make_cust
     invoice = invoice_for(user, period=OCTOBER)
     status, data = api("GET", f"/billing/users/{user}/export", "/billing/users/{id}/export", claims(user))
     assert status == 200 and data["profile"]["email"] == "export@acme.example"
-    assert data["usage_by_day"][0]["requests"] == 25_000 and data["subscriptions"][0]["plan_code"] == "BASIC"
+    assert data["usage_by_day"][0]["requests"] == 25_000 and data["usage_by_month"][0]["requests"] == 25_000
+    assert data["subscriptions"][0]["plan_code"] == "BASIC"
     [exported] = data["invoices"]
     assert exported["number"] == invoice["number"] and exported["items"]
     with urllib.request.urlopen(exported["pdf_url"]) as pdf:
@@ -84,6 +85,7 @@ def test_erasure_keeps_issued_invoices_and_removes_or_pseudonymises_the_rest(mak
                               " WHERE i.user_id = CAST(:u AS uuid)"),
             "usage events": count("SELECT count(*) FROM usage_logs WHERE user_id = CAST(:u AS uuid)"),
             "usage days": count("SELECT count(*) FROM usage_daily WHERE user_id = CAST(:u AS uuid)"),
+            "usage months": count("SELECT count(*) FROM usage_monthly WHERE user_id = CAST(:u AS uuid)"),
             "alerts": count("SELECT count(*) FROM billing_alerts WHERE user_id = CAST(:u AS uuid)"),
             "unused credits": count("SELECT count(*) FROM credits WHERE user_id = CAST(:u AS uuid)"),
             "consents": count("SELECT count(*) FROM gdpr_consents WHERE user_id = CAST(:u AS uuid)"),
@@ -92,7 +94,8 @@ def test_erasure_keeps_issued_invoices_and_removes_or_pseudonymises_the_rest(mak
             "user erased": count("SELECT deleted_at IS NOT NULL FROM users WHERE id = CAST(:u AS uuid)"),
         }
     assert remains == {"issued invoices": 1, "drafts": 0, "payments": 1, "usage events": 0, "usage days": 0,
-                       "alerts": 0, "unused credits": 0, "consents": 1, "open subscriptions": 0, "user erased": True}
+                       "usage months": 0, "alerts": 0, "unused credits": 0, "consents": 1, "open subscriptions": 0,
+                       "user erased": True}
     assert profile["name"].startswith("erased-") and profile["email"].endswith("@erased.invalid")
     assert (profile["address_line1"], profile["phone"]) == ("-", None)
     assert "Erase Me" not in json.dumps(profile)

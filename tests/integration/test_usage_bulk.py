@@ -19,7 +19,7 @@ def csv_file(*lines: str) -> io.BytesIO:
     return io.BytesIO((HEADER + "".join(line + "\n" for line in lines)).encode())
 
 
-def test_a_file_sent_twice_is_counted_once_and_rolled_up_by_utc_day(make_customer, db):
+def test_a_file_sent_twice_is_counted_once_and_rolled_up_by_utc_day_and_month(make_customer, db, rollups):
     user = make_customer()
     lines = [f"{user}-{i},{user},2026-10-{1 + i % 31:02d}T23:30:00+00:00,2" for i in range(300)]
     lines += [f'"{user},late",{user},2026-11-01T00:30:00+01:00,5',  # 23:30 UTC on October 31st; a quoted id
@@ -36,6 +36,9 @@ def test_a_file_sent_twice_is_counted_once_and_rolled_up_by_utc_day(make_custome
     assert october == raw == 300 * 2 + 5 + 1 + 7
     assert oct31 == 9 * 2 + 5  # i % 31 == 30 for 9 of the 300 lines, plus the +01:00 event
     assert naive == datetime(2026, 10, 5, 12, tzinfo=timezone.utc)
+    held = rollups([user])
+    assert held["daily"][0] == held["daily"][1] and held["monthly"][0] == held["monthly"][1]
+    assert held["monthly"][1] == {(user, date(2026, 10, 1)): october}
 
 
 def test_ingest_bulk_takes_events_and_raises_the_threshold_alert_once(make_customer, db):
@@ -100,20 +103,20 @@ def test_every_customers_usage_for_a_month_comes_from_the_roll_up(make_customer,
                  for n, u in enumerate(users) for i in range(3)], db=db)
     with db.transaction() as tx:
         totals = usage.requests_by_user(tx, date(2026, 10, 1), date(2026, 10, 31))
-        plan = " ".join(r[0] for r in tx.con.run("EXPLAIN " + usage.REQUESTS_BY_USER_SQL, s=date(2026, 10, 1),
-                                                  e=date(2026, 10, 31)))
+        sql = usage.REQUESTS_BY_USER_SQL.format(table="usage_monthly", key="month")
+        plan = " ".join(r[0] for r in tx.con.run("EXPLAIN " + sql, s=date(2026, 10, 1), e=date(2026, 10, 31)))
     assert {u: totals[u] for u in users} == {users[0]: 3, users[1]: 6}
-    assert "usage_daily" in plan and "usage_logs" not in plan
+    assert "usage_monthly" in plan and "usage_logs" not in plan
 
 
-def test_concurrent_batches_of_the_same_customers_and_days_do_not_deadlock(make_customer, db):
+def test_concurrent_batches_of_the_same_customers_and_days_do_not_deadlock(make_customer, db, rollups):
     import random
     import threading
 
     from billing.services.usage.ingest import ingest_usage
 
     users = [make_customer() for _ in range(10)]
-    pairs = [(u, datetime(2026, 10, d, 12, tzinfo=timezone.utc)) for u in users for d in range(1, 31)]
+    pairs = [(u, datetime(2026, m, d, 12, tzinfo=timezone.utc)) for u in users for m in (10, 11) for d in range(1, 16)]
     failures: list[BaseException] = []
 
     def client(n: int) -> None:
@@ -133,4 +136,72 @@ def test_concurrent_batches_of_the_same_customers_and_days_do_not_deadlock(make_
         thread.join()
     assert failures == []
     with db.transaction() as tx:
-        assert sum(usage.requests_in(tx, u, date(2026, 10, 1), date(2026, 10, 31)) for u in users) == 6 * 6 * 200
+        assert sum(usage.requests_in(tx, u, date(2026, 10, 1), date(2026, 11, 30)) for u in users) == 6 * 6 * 200
+    held = rollups(users)
+    assert held["daily"][0] == held["daily"][1] and held["monthly"][0] == held["monthly"][1]
+
+
+def test_files_and_batches_re_sent_concurrently_are_counted_once_without_deadlock(make_customer, db, rollups):
+    """Overlapping event ids in different orders, by both paths at once: each waits for the other's ids, and
+    every event, day and month is counted once."""
+    import random
+    import threading
+
+    from billing.services.usage.ingest import ingest_usage
+
+    users = [make_customer() for _ in range(5)]
+    events = [UsageEvent(f"{users[i % 5]}-o{i}", users[i % 5],
+                         datetime(2026, 10 + i % 2, 1 + i % 28, i % 24, tzinfo=timezone.utc), 1 + i % 3)
+              for i in range(3000)]
+    failures: list[BaseException] = []
+    sent: list[list[UsageEvent]] = [[] for _ in range(6)]
+
+    def client(n: int) -> None:
+        rng = random.Random(n)
+        try:
+            for _ in range(3):
+                mine = rng.sample(events, 1500)  # another order, half the events, each time
+                if n % 2:
+                    mine = mine[:1000]
+                    ingest_usage(mine, db=db)
+                else:
+                    ingest_bulk(mine, chunk_events=500, db=db)
+                sent[n] += mine
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    held = rollups(users)
+    assert held["daily"][0] == held["daily"][1] and held["monthly"][0] == held["monthly"][1]
+    recorded = {e.event_id: e.requests for batch in sent for e in batch}
+    with db.transaction() as tx:
+        stored = tx.value("SELECT count(*) FROM usage_logs WHERE user_id = ANY(CAST(:u AS uuid[]))", u=users)
+    assert stored == len(recorded) and sum(held["monthly"][1].values()) == sum(recorded.values())
+
+
+def test_chunks_load_in_parallel_and_a_bad_row_reports_its_line_and_a_fixed_resend_completes(make_customer, db,
+                                                                                              rollups):
+    user = make_customer()
+    lines = [f"{user}-par{i % 700},{user},2026-{10 + i % 2}-{1 + i % 28:02d}T10:00:00Z,{1 + i % 5}"
+             for i in range(1000)]  # ids 0-299 come twice (with the same requests), in chunks loaded at once
+    bad = lines.copy()
+    bad[500] = f"{user}-bad,{user},2026-10-02T10:00:00Z,-1"
+    with pytest.raises(InvalidRequest) as refused:
+        ingest_csv(csv_file(*bad), chunk_bytes=8192, connections=3, db=db)  # ~14 chunks
+    assert refused.value.extra["line"] == 502
+    result = ingest_csv(csv_file(*lines), chunk_bytes=8192, connections=3, db=db)
+    assert result.accepted + result.duplicates == 1000
+    expected = {}
+    for line in lines:
+        event_id, _, _, requests = line.split(",")
+        expected.setdefault(event_id, int(requests))
+    held = rollups([user])
+    with db.transaction() as tx:
+        assert tx.value("SELECT count(*) FROM usage_logs WHERE user_id = CAST(:u AS uuid)", u=user) == 700
+    assert held["daily"][0] == held["daily"][1] and held["monthly"][0] == held["monthly"][1]
+    assert sum(held["monthly"][1].values()) == sum(expected.values())

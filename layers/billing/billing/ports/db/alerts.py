@@ -24,8 +24,8 @@ WITH touched AS (
 ), totals AS (
     -- only customers with a quota: summing the month of the others would be wasted
     SELECT q.user_id, q.month, q.included,
-           (SELECT COALESCE(sum(d.requests), 0) FROM usage_daily d WHERE d.user_id = q.user_id
-              AND d.day >= q.month AND d.day < (q.month + interval '1 month')::date) AS requests
+           (SELECT COALESCE(sum(m.requests), 0) FROM usage_monthly m WHERE m.user_id = q.user_id
+              AND m.month = q.month) AS requests
     FROM quotas q WHERE q.included > 0
 )
 INSERT INTO billing_alerts (user_id, type, message, period_start, threshold)
@@ -33,6 +33,7 @@ SELECT user_id, 'USAGE_THRESHOLD', format('%s%% of the %s requests included this
        month, th
 FROM totals CROSS JOIN (VALUES (80), (100)) AS th(th)
 WHERE included > 0 AND requests * 100 >= included * th
+ORDER BY user_id, month, th  -- in key order: two batches raising the same alerts wait for each other, no deadlock
 ON CONFLICT DO NOTHING
 RETURNING id::text AS id, user_id::text AS user_id, type::text AS type, message, invoice_id::text AS invoice_id,
           created_at, resolved_at

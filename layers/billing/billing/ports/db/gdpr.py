@@ -16,7 +16,7 @@ def record_consent(tx: Tx, user_id: str, purpose: str, granted: bool, source: st
 
 
 def held(tx: Tx, user_id: str) -> dict[str, Any]:
-    """Every row about the person, by table (the raw usage events summarised by day)."""
+    """Every row about the person, by table (the raw usage events summarised by day and month)."""
     u = {"u": user_id}
     return {
         "user": tx.one("SELECT id::text AS id, created_at, deleted_at FROM users WHERE id = CAST(:u AS uuid)", **u),
@@ -26,6 +26,8 @@ def held(tx: Tx, user_id: str) -> dict[str, Any]:
                                 " ORDER BY started_on", **u),
         "usage_by_day": tx.all("SELECT day, requests FROM usage_daily WHERE user_id = CAST(:u AS uuid) ORDER BY day",
                                **u),
+        "usage_by_month": tx.all("SELECT month, requests FROM usage_monthly WHERE user_id = CAST(:u AS uuid)"
+                                 " ORDER BY month", **u),
         "usage_events": tx.value("SELECT count(*) FROM usage_logs WHERE user_id = CAST(:u AS uuid)", **u),
         "credits": tx.all("SELECT id::text AS id, type::text AS type, amount_minor, currency, reason, expires_on,"
                           " created_at FROM credits WHERE user_id = CAST(:u AS uuid) ORDER BY created_at", **u),
@@ -58,6 +60,7 @@ def erase(tx: Tx, user_id: str, pseudonym: str) -> dict[str, int]:
             " AND NOT EXISTS (SELECT 1 FROM credit_applications a WHERE a.credit_id = c.id)", **u),
         "usage_events": tx.execute("DELETE FROM usage_logs WHERE user_id = CAST(:u AS uuid)", **u),
         "usage_days": tx.execute("DELETE FROM usage_daily WHERE user_id = CAST(:u AS uuid)", **u),
+        "usage_months": tx.execute("DELETE FROM usage_monthly WHERE user_id = CAST(:u AS uuid)", **u),
         "api_keys": tx.execute("DELETE FROM api_keys WHERE user_id = CAST(:u AS uuid)", **u),
         "subscriptions_ended": tx.execute(
             "UPDATE subscriptions SET status = 'CANCELLED', ended_on = LEAST(COALESCE(ended_on, CURRENT_DATE),"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Iterable
 
 import pg8000.exceptions
@@ -21,11 +21,29 @@ class RejectedRow(Exception):
         super().__init__(f"line {line}: {reason}")
         self.line, self.reason = line, reason
 
-# One round trip for the whole batch: insert what is new, roll the new rows up by day in the same statement.
-# The batch travels as one JSON parameter: pg8000 escapes array parameters character by character in Python,
-# which cost more than the statement itself (90 ms for 1,000 events).
-# The roll-up rows are locked in (user, day) order, so concurrent batches of the same customers queue on each
-# other instead of deadlocking.
+# The roll-ups of the new events, shared by both ingestion paths: `daily` holds the new events summed by (customer,
+# UTC day). Every roll-up row is locked in key order, the daily rows first, then the monthly ones (the monthly
+# insert reads `rolled`, so it runs after it), so concurrent batches of the same customers queue on each other
+# instead of deadlocking, whichever path they come by.
+ROLLUP_CTES = """
+rolled AS (
+    INSERT INTO usage_daily (user_id, day, requests)
+    SELECT user_id, day, requests FROM daily ORDER BY 1, 2
+    ON CONFLICT (user_id, day) DO UPDATE SET requests = usage_daily.requests + EXCLUDED.requests
+    RETURNING 1
+), rolled_monthly AS (
+    INSERT INTO usage_monthly (user_id, month, requests)
+    SELECT user_id, date_trunc('month', day)::date, sum(requests) FROM daily
+    WHERE (SELECT count(*) FROM rolled) >= 0
+    GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (user_id, month) DO UPDATE SET requests = usage_monthly.requests + EXCLUDED.requests
+    RETURNING 1
+)"""
+
+# One round trip for the whole batch: insert what is new, roll the new rows up by day and month in the same
+# statement. The batch travels as one JSON parameter: pg8000 escapes array parameters character by character in
+# Python, which cost more than the statement itself (90 ms for 1,000 events). Events go in event id order, so two
+# batches sharing ids wait for each other rather than deadlock on the unique index.
 INGEST_SQL = """
 WITH incoming AS (
     SELECT e->>0 AS event_id, CAST(e->>1 AS uuid) AS user_id, CAST(e->>2 AS timestamptz) AS occurred_at,
@@ -33,15 +51,13 @@ WITH incoming AS (
     FROM json_array_elements(CAST(:events AS json)) AS e
 ), inserted AS (
     INSERT INTO usage_logs (event_id, user_id, occurred_at, requests)
-    SELECT event_id, user_id, occurred_at, requests FROM incoming
+    SELECT event_id, user_id, occurred_at, requests FROM incoming ORDER BY event_id
     ON CONFLICT (event_id) DO NOTHING
     RETURNING user_id, occurred_at, requests
-), rolled AS (
-    INSERT INTO usage_daily (user_id, day, requests)
-    SELECT user_id, (occurred_at AT TIME ZONE 'UTC')::date, sum(requests) FROM inserted GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (user_id, day) DO UPDATE SET requests = usage_daily.requests + EXCLUDED.requests
-    RETURNING 1
-)
+), daily AS (
+    SELECT user_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, sum(requests) AS requests
+    FROM inserted GROUP BY 1, 2
+), """ + ROLLUP_CTES + """
 SELECT count(*) FROM inserted
 """
 
@@ -72,18 +88,13 @@ ORDER BY 1 LIMIT 20
 INGEST_STAGED_SQL = """
 WITH inserted AS (
     INSERT INTO usage_logs (event_id, user_id, occurred_at, requests)
-    SELECT event_id, user_id, occurred_at, requests FROM usage_staging
+    SELECT event_id, user_id, occurred_at, requests FROM usage_staging ORDER BY event_id
     ON CONFLICT (event_id) DO NOTHING
     RETURNING user_id, occurred_at, requests
 ), daily AS (
     SELECT user_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, sum(requests) AS requests, count(*) AS events
     FROM inserted GROUP BY 1, 2
-), rolled AS (
-    INSERT INTO usage_daily (user_id, day, requests)
-    SELECT user_id, day, requests FROM daily ORDER BY 1, 2
-    ON CONFLICT (user_id, day) DO UPDATE SET requests = usage_daily.requests + EXCLUDED.requests
-    RETURNING 1
-)
+), """ + ROLLUP_CTES + """
 SELECT user_id::text, date_trunc('month', day)::date, sum(events)::bigint FROM daily GROUP BY 1, 2
 """
 
@@ -128,22 +139,32 @@ def insert_staged(tx: Tx) -> list[tuple[str, date, int]]:
     return [(row[0], row[1], int(row[2])) for row in tx.con.run(INGEST_STAGED_SQL)]
 
 
+def whole_months(start: date, end: date) -> bool:
+    """Whether [start, end] is whole calendar months: from a 1st to the last day of a month."""
+    return start.day == 1 and start <= end and (end + timedelta(days=1)).day == 1
+
+
+# A period of whole months sums one usage_monthly row per customer and month, any other one the daily rows; a
+# month's row is its first day, so `month BETWEEN start AND end` picks exactly the months of [start, end].
+def _rollup(start: date, end: date) -> tuple[str, str]:
+    return ("usage_monthly", "month") if whole_months(start, end) else ("usage_daily", "day")
+
+
 def requests_in(tx: Tx, user_id: str, start: date, end: date) -> int:
-    return int(
-        tx.value(
-            "SELECT COALESCE(sum(requests), 0) FROM usage_daily "
-            "WHERE user_id = CAST(:u AS uuid) AND day BETWEEN :s AND :e",
-            u=user_id, s=start, e=end,
-        )
-    )
+    """One customer's requests between start and end (inclusive days)."""
+    table, key = _rollup(start, end)
+    return int(tx.value(f"SELECT COALESCE(sum(requests), 0) FROM {table} "
+                        f"WHERE user_id = CAST(:u AS uuid) AND {key} BETWEEN :s AND :e", u=user_id, s=start, e=end))
 
 
-# Every customer's requests in a period, from the roll-up: ~31 rows per customer instead of every event.
+# Every customer's requests in a period, from a roll-up: one row per customer and month instead of every event.
 REQUESTS_BY_USER_SQL = """
-SELECT user_id::text, sum(requests)::bigint FROM usage_daily WHERE day BETWEEN :s AND :e GROUP BY user_id
+SELECT user_id::text, sum(requests)::bigint FROM {table} WHERE {key} BETWEEN :s AND :e GROUP BY user_id
 """
 
 
 def requests_by_user(tx: Tx, start: date, end: date) -> dict[str, int]:
     """{user id: requests} for every customer with usage between start and end (inclusive days)."""
-    return {row[0]: int(row[1]) for row in tx.con.run(REQUESTS_BY_USER_SQL, s=start, e=end)}
+    table, key = _rollup(start, end)
+    sql = REQUESTS_BY_USER_SQL.format(table=table, key=key)
+    return {row[0]: int(row[1]) for row in tx.con.run(sql, s=start, e=end)}
