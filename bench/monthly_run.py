@@ -107,6 +107,55 @@ def _drained() -> bool:
     return True
 
 
+def _cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as handle:
+                found += [int(c) for c in handle.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine spent busy so far (all cores; /proc/stat)."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _processes(info: dict[str, Any]) -> dict[str, list[int]]:
+    """Who does the work, by group: the worker processes, the stack's own process (gateway, moto's S3 and SQS,
+    the SMTP sink), this database's PostgreSQL backends and the Redis server."""
+    from billing.ports.cache import cache
+    from billing.ports.db import database
+
+    with database().transaction() as tx:
+        backends = [int(r["pid"]) for r in tx.all(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")]
+    try:
+        redis = [int(cache().info("server")["process_id"])]
+    except Exception:  # noqa: BLE001 - a remote Redis: not counted
+        redis = []
+    return {"workers": _children(info["pid"]), "stack": [info["pid"]], "postgresql": backends, "redis": redis}
+
+
+def _cpu_by_group(before: dict[str, float], groups: dict[str, list[int]]) -> dict[str, float]:
+    return {name: sum(_cpu(pid) - before.get(pid, 0.0) for pid in pids) for name, pids in groups.items()}
+
+
 def one_run(workers: int, customers: int, rng: random.Random, timeout: float) -> dict[str, Any]:
     from billing.devstack.schedules import run_schedules
     from billing.domain.period import Period
@@ -118,6 +167,9 @@ def one_run(workers: int, customers: int, rng: random.Random, timeout: float) ->
         _use_stack_env(info)
         seed(customers, period, rng)
         fired = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), timezone.utc) + timedelta(hours=2)
+        groups = _processes(info)
+        cpu_before = {pid: _cpu(pid) for pids in groups.values() for pid in pids}
+        busy_before = _machine_busy()
         start = clock()
         queued = run_schedules(ROOT, fired, ["MonthlySchedulerFunction"])["MonthlySchedulerFunction"]["queued"]
         deadline = start + timeout
@@ -132,12 +184,20 @@ def one_run(workers: int, customers: int, rng: random.Random, timeout: float) ->
                     corrupt = customers - recorded
                     break
         elapsed = clock() - start
+        busy = _machine_busy() - busy_before
+        later = _processes(info)  # backends the workers opened during the run started at 0 s of CPU
+        groups["postgresql"] = sorted(set(groups["postgresql"]) | set(later["postgresql"]))
+        cpu = _cpu_by_group(cpu_before, groups)
     _use_stack_env({"env": {}})
     if recorded + corrupt < customers:
         raise RuntimeError(f"{workers} worker(s): {recorded}/{customers} recorded ({issued} issued, {queued} queued)"
                            f" after {elapsed:.0f} s; see {info['logPath']}")
-    log(f"  monthly_run: {workers} worker(s), {customers} invoices in {elapsed:.1f} s = {customers / elapsed:.1f}/s")
-    return {"workers": workers, "seconds": round(elapsed, 2), "rate": customers / elapsed, "corrupt": corrupt}
+    per_invoice = {name: round(seconds * 1000 / customers, 1) for name, seconds in cpu.items()}
+    per_invoice["machine, all processes"] = round(busy * 1000 / customers, 1)
+    log(f"  monthly_run: {workers} worker(s), {customers} invoices in {elapsed:.1f} s = {customers / elapsed:.1f}/s;"
+        f" CPU ms per invoice {per_invoice}; cores busy {busy / elapsed:.2f}")
+    return {"workers": workers, "seconds": round(elapsed, 2), "rate": customers / elapsed, "corrupt": corrupt,
+            "cpu_ms_per_invoice": per_invoice, "cores_busy": round(busy / elapsed, 2)}
 
 
 def run(smoke: bool) -> dict[str, Any]:
@@ -152,4 +212,9 @@ def run(smoke: bool) -> dict[str, Any]:
                 TARGET, customers=customers, workers=2, cpu_count=os.cpu_count(),
                 seconds={"1 worker": [r["seconds"] for r in one], "2 workers": [r["seconds"] for r in two]},
                 marked_corrupt={"1 worker": [r["corrupt"] for r in one], "2 workers": [r["corrupt"] for r in two]},
+                # Where the CPU goes, per invoice: workers, the stack's process (gateway, moto, SMTP sink), this
+                # database's PostgreSQL backends, Redis, and the whole machine (its other load included).
+                cpu_ms_per_invoice={"1 worker": [r["cpu_ms_per_invoice"] for r in one],
+                                    "2 workers": [r["cpu_ms_per_invoice"] for r in two]},
+                cores_busy={"1 worker": [r["cores_busy"] for r in one], "2 workers": [r["cores_busy"] for r in two]},
                 measured="from the schedule's event to the last invoice issued with its S3 event recorded")
