@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from .measure import ROOT, log
+from .stack import shared_services
 
 # One module per benchmark, each with run(smoke: bool) -> dict; in the order of issue 8's table.
 # Issue 8's order: render_pdf, monthly_run, ingest_usage, aggregate_usage, cold_import, list_latency, worker_memory.
@@ -82,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         "smoke": args.smoke,
         "revision": revision(),
         "command": " ".join(["python -m bench", *sys.argv[1:]]),
-        "results": [run_one(name, args.smoke) for name in (args.names or BENCHMARKS)],
     }
+    with shared_services():
+        document["results"] = [run_one(name, args.smoke) for name in (args.names or BENCHMARKS)]
     document["machine"]["load_average_at_end"] = _load()
     text = json.dumps(document, indent=2, ensure_ascii=False)
     args.output.parent.mkdir(parents=True, exist_ok=True)

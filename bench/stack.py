@@ -25,6 +25,30 @@ def own_services() -> bool:
     return os.environ.get("BILLING_OWN_SERVICES") == "1" and not os.environ.get("DATABASE_URL")
 
 
+@contextmanager
+def shared_services() -> Iterator[None]:
+    """The whole run's PostgreSQL and Redis when we must start our own (BILLING_OWN_SERVICES=1 and none handed
+    over): started once here and handed to every benchmark and every local stack through DATABASE_URL and
+    REDIS_URL, instead of a pair per benchmark."""
+    if not own_services():
+        yield
+        return
+    from billing.devstack.services import ensure_services
+
+    services = ensure_services(ROOT, database_name("run"), own=True, log=lambda m: log(f"  [services] {m}"))
+    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL")}
+    os.environ.update(DATABASE_URL=services.database_url, REDIS_URL=services.redis_url)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        services.stop()
+
+
 def database_name(name: str) -> str:
     """`billing_bench_<name>`; parallel runs (two checkouts, the smoke test) set BILLING_BENCH_DATABASE_PREFIX."""
     return os.environ.get("BILLING_BENCH_DATABASE_PREFIX", "billing_bench_") + name
@@ -82,12 +106,13 @@ def local_stack(name: str, *args: str, timeout: float = 300, **env: str) -> Iter
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     ready = workdir / "ready.json"
     child_env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "SMTP_PORT", "JWT_JWKS_URL")}
-    child_env.update(PYTHONUNBUFFERED="1", STACK_LOG_LEVEL="WARNING", POWERTOOLS_LOG_LEVEL="WARNING", **env)
+    # The stack uses the servers this run found or started (DATABASE_URL, REDIS_URL): never a pair of its own,
+    # which would also stop or reap the ones a test session handed over.
+    child_env.update(PYTHONUNBUFFERED="1", STACK_LOG_LEVEL="WARNING", POWERTOOLS_LOG_LEVEL="WARNING",
+                     BILLING_OWN_SERVICES="0", **env)
     command = [sys.executable, "-m", "billing.cli", "stack", "--port", str(free_port()),
                "--s3-port", str(free_port()), "--smtp-port", str(free_port()),
                "--database", database_name(name), "--no-seed", "--ready-file", str(ready), *args]
-    if own_services():
-        command.append("--own-services")
     log_path = workdir / "stack.log"
     with open(log_path, "w+") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT)
