@@ -101,8 +101,6 @@ def local_stack(name: str, *args: str, timeout: float = 300, **env: str) -> Iter
     """`billing stack --no-seed` in a subprocess on free ports with its own database (`database_name`)
     (recreated), as `make run` starts it. Yields the ready info (`gateway`, tokens, ...) plus `process` and
     `logPath`; stops it with SIGINT as Ctrl-C would. `args` go to `billing stack`; `env` to its environment."""
-    from billing.devstack.services import free_port
-
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     ready = workdir / "ready.json"
     child_env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "SMTP_PORT", "JWT_JWKS_URL")}
@@ -110,26 +108,43 @@ def local_stack(name: str, *args: str, timeout: float = 300, **env: str) -> Iter
     # which would also stop or reap the ones a test session handed over.
     child_env.update(PYTHONUNBUFFERED="1", STACK_LOG_LEVEL="WARNING", POWERTOOLS_LOG_LEVEL="WARNING",
                      BILLING_OWN_SERVICES="0", **env)
-    command = [sys.executable, "-m", "billing.cli", "stack", "--port", str(free_port()),
-               "--s3-port", str(free_port()), "--smtp-port", str(free_port()),
-               "--database", database_name(name), "--no-seed", "--ready-file", str(ready), *args]
     log_path = workdir / "stack.log"
-    with open(log_path, "w+") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + timeout
-            while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if not ready.exists():
-                out.seek(0)
-                raise RuntimeError(f"the local stack did not start:\n{out.read()[-4000:]}")
-            info = json.loads(ready.read_text())
-            info.update(process=process, logPath=str(log_path))
-            yield info
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+    process = _start(name, child_env, ready, log_path, args, timeout)
+    try:
+        info = json.loads(ready.read_text())
+        info.update(process=process, logPath=str(log_path))
+        yield info
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _start(name: str, env: dict[str, str], ready: Path, log_path: Path, args: tuple[str, ...],
+           timeout: float, attempts: int = 3) -> subprocess.Popen[bytes]:
+    """Start the stack and wait for its ready file. A port picked free can be taken before the stack binds it
+    (an outgoing connection's ephemeral port): then it starts again on other ports."""
+    from billing.devstack.services import free_port
+
+    for attempt in range(1, attempts + 1):
+        command = [sys.executable, "-m", "billing.cli", "stack", "--port", str(free_port()),
+                   "--s3-port", str(free_port()), "--smtp-port", str(free_port()),
+                   "--database", database_name(name), "--no-seed", "--ready-file", str(ready), *args]
+        with open(log_path, "w") as out:
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if ready.exists():
+            return process
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        text = log_path.read_text(errors="replace")
+        if "Address already in use" not in text or attempt == attempts:
+            raise RuntimeError(f"the local stack did not start:\n{text[-4000:]}")
+        log(f"  {name}: a port was taken before the stack bound it; starting again on other ports")
+    raise AssertionError("unreachable")
