@@ -4,6 +4,7 @@ from __future__ import annotations
 import email
 import hashlib
 import threading
+import time
 from datetime import date
 
 import pytest
@@ -72,15 +73,55 @@ def test_concurrent_generations_for_same_period_make_one_invoice(make_customer, 
             outcomes.append(generate_invoice(user, OCTOBER, today=ISSUED)["id"])
         except InvoiceExists as exc:
             outcomes.append(f"exists:{exc.invoice_id}")
+        except Exception as exc:  # noqa: BLE001 - any other answer is a failure of this test, not of its thread
+            outcomes.append(f"error:{exc!r}")
 
     threads = [threading.Thread(target=attempt) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert len(outcomes) == 4 and not [o for o in outcomes if o.startswith("error:")], outcomes
     created = [o for o in outcomes if not o.startswith("exists:")]
     assert len(created) == 1
     assert all(o == f"exists:{created[0]}" for o in outcomes if o.startswith("exists:"))
+
+
+def test_a_draft_issued_while_a_retry_waits_for_it_answers_invoice_exists(make_customer, db):
+    # The retry reads the DRAFT, then waits for the row lock while another request issues it: it must answer
+    # invoice_exists with the invoice, as a later retry does, not "cannot move from SENT to SENT".
+    user = make_customer(100)
+    draft = generate_invoice(user, OCTOBER, finalize=False, today=ISSUED)["id"]
+    outcomes: dict[str, object] = {}
+
+    def run(name, call):
+        try:
+            outcomes[name] = call()["status"]
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion below
+            outcomes[name] = exc
+
+    def waiting_for_lock(count: int) -> None:
+        for _ in range(500):
+            waiting = db.run_alone("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+                                   " AND wait_event_type = 'Lock'"
+                                   " AND query LIKE '%FOR UPDATE%'")
+            if waiting == count:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"{count} sessions never waited for the invoice's lock")
+
+    with db.transaction() as holder:
+        holder.one("SELECT id FROM invoices WHERE id = CAST(:id AS uuid) FOR UPDATE", id=draft)
+        issuer = threading.Thread(target=run, args=("issuer", lambda: issue_invoice(draft, today=ISSUED)))
+        issuer.start()
+        waiting_for_lock(1)  # the issuer is first in the lock's queue
+        retry = threading.Thread(target=run, args=("retry", lambda: generate_invoice(user, OCTOBER, today=ISSUED)))
+        retry.start()
+        waiting_for_lock(2)  # the retry has read the DRAFT and waits behind the issuer
+    issuer.join()
+    retry.join()
+    assert outcomes["issuer"] == "SENT"
+    assert isinstance(outcomes["retry"], InvoiceExists) and outcomes["retry"].invoice_id == draft
 
 
 def test_twenty_racing_finalizations_get_twenty_consecutive_numbers(make_customer, db):
@@ -95,7 +136,10 @@ def test_twenty_racing_finalizations_get_twenty_consecutive_numbers(make_custome
 
     def finalize(invoice_id: str):
         barrier.wait()
-        results.append(issue_invoice(invoice_id, today=year_day, db=db)["number"])
+        try:
+            results.append(issue_invoice(invoice_id, today=year_day, db=db)["number"])
+        except Exception as exc:  # noqa: BLE001 - shown by the assertion below
+            results.append(f"error:{exc!r}")
 
     threads = [threading.Thread(target=finalize, args=(d,)) for d in drafts]
     for t in threads:

@@ -6,7 +6,9 @@ from datetime import date
 from typing import Any
 
 from billing.config import settings
-from billing.domain.errors import CustomerNotFound, InvalidPeriod, InvoiceExists, NoActiveSubscription, PeriodOverlap
+from billing.domain.errors import (CustomerNotFound, InvalidPeriod, InvalidTransition, InvoiceExists,
+                                   NoActiveSubscription, PeriodOverlap)
+from billing.domain.status import ISSUED
 from billing.domain.period import Period
 from billing.domain.pricing import Segment, lines_for_segments, totals
 from billing.domain.tax import treatment
@@ -43,7 +45,12 @@ def generate_invoice(user_id: str, period: Period, *, send_requested: bool = Fal
         else:
             invoice_id = _insert_draft(tx, user_id, period, send_requested, cfg)
     if finalize:
-        return issue_invoice(invoice_id, today=today, db=db)
+        try:
+            return issue_invoice(invoice_id, today=today, db=db)
+        except InvalidTransition as exc:
+            if exc.extra["from"] in ISSUED:  # a concurrent request issued the draft between our read and its lock
+                raise InvoiceExists(invoice_id) from None
+            raise
     with db.transaction() as tx:
         invoice = invoices.get(tx, invoice_id)
         invoice["items"] = invoices.items(tx, invoice_id)
