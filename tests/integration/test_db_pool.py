@@ -1,6 +1,7 @@
 """The connection pool against the real server: broken connections are dropped, never pooled."""
 from __future__ import annotations
 
+import pg8000.exceptions
 import pg8000.native
 import pytest
 
@@ -77,3 +78,26 @@ def test_a_read_appended_alone_commits_by_itself_and_a_failed_one_leaves_the_con
         assert len(db._idle) == 1
     finally:
         db.close()
+
+
+def test_sslmode_require_gets_tls_or_refuses_to_connect_in_clear(infra):
+    admin = Database(infra.database_url)
+    server_tls = admin.run_alone("SHOW ssl") == "on"
+    admin.close()
+    strict = Database(_with_query(infra.database_url, "sslmode=require"))
+    if server_tls:
+        assert strict.run_alone("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") is True
+    else:
+        with pytest.raises(pg8000.exceptions.InterfaceError, match="refuses SSL"):
+            strict.run_alone("SELECT 1")
+    strict.close()
+
+
+def test_sslmode_disable_connects_in_clear(infra):
+    db = Database(_with_query(infra.database_url, "sslmode=disable"))
+    assert db.run_alone("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") is False
+    db.close()
+
+
+def _with_query(url: str, query: str) -> str:
+    return url + ("&" if "?" in url else "?") + query

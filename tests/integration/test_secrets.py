@@ -2,15 +2,21 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
+import shutil
+import tempfile
+from pathlib import Path
 
 import boto3
+import pg8000.exceptions
 import pytest
 
 from billing.devstack.s3 import start_moto
 from billing.devstack.services import free_port
 from billing.domain.errors import DependencyUnavailable
-from billing.ports.db import connect_kwargs
-from billing.ports.secrets import database_url_from_secret, secret_database_url
+from billing.ports.db import Database, connect_kwargs
+from billing.ports.secrets import database_url_from_secret, refreshed_database_url_from_secret, secret_database_url
 
 SECRET = {"engine": "postgres", "username": "billing_app", "password": "s3cr:et/@", "host": "db.internal",
           "port": 5432, "dbname": "billing"}
@@ -55,7 +61,7 @@ def test_warm_invocations_reuse_the_url_without_calling_secrets_manager(secrets,
     first = database_url_from_secret()
     secrets.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
     assert database_url_from_secret() == first  # a second call would have failed: the secret is gone
-    secret_database_url.cache_clear()  # what a rotation-aware reconnect does
+    secret_database_url.cache_clear()  # what the pool does when the server refuses the password
     with pytest.raises(DependencyUnavailable):
         database_url_from_secret()
 
@@ -64,3 +70,48 @@ def test_unknown_secret_is_a_dependency_failure(secrets, monkeypatch):
     monkeypatch.setenv("DATABASE_SECRET_ARN", "arn:aws:secretsmanager:eu-west-3:123456789012:secret:missing-AbCdEf")
     with pytest.raises(DependencyUnavailable):
         database_url_from_secret()
+
+
+@pytest.fixture(scope="module")
+def password_server():
+    """A throwaway PostgreSQL that checks passwords (scram-sha-256), where the shared ones trust everyone; its
+    superuser `postgres` starts with the password `before`."""
+    from billing.devstack.services import _find_pg_bindir, _pg_os_user, _run
+
+    bindir, _ = _find_pg_bindir(None, lambda _msg: None)
+    user = _pg_os_user(lambda _msg: None)
+    base = Path(tempfile.mkdtemp(prefix="billing-pw-"))
+    (base / "pw").write_text("before\n")
+    if user is not None:  # PostgreSQL refuses to run as root
+        account = pwd.getpwnam(user)
+        for path in (base, base / "pw"):
+            os.chown(path, account.pw_uid, account.pw_gid)
+    port = free_port()
+    _run([str(bindir / "initdb"), "-D", str(base / "data"), "-U", "postgres", "-A", "scram-sha-256",
+          "--pwfile", str(base / "pw"), "--no-sync"], user=user, timeout=180)
+    opts = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c fsync=off"
+    _run([str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"), "-o", opts, "-w", "start"],
+         user=user, timeout=120)
+    yield port
+    _run([str(bindir / "pg_ctl"), "-D", str(base / "data"), "-m", "immediate", "stop"], user=user, check=False)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_rotated_password_is_read_again_from_the_secret_without_a_cold_start(secrets, monkeypatch, password_server):
+    secret = {"username": "postgres", "password": "before", "host": "127.0.0.1", "port": password_server,
+              "dbname": "postgres"}
+    arn = _create(secrets, "billing/rotated", secret)
+    monkeypatch.setenv("DATABASE_SECRET_ARN", arn)
+    db = Database(database_url_from_secret(), refresh_url=refreshed_database_url_from_secret)
+    stale = Database(database_url_from_secret())  # a pool that cannot read the secret again
+    with db.transaction() as tx:
+        tx.execute("ALTER ROLE postgres PASSWORD 'after'")  # the rotation: the database first, then the secret
+    secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({**secret, "password": "after"}))
+    db.close()  # the container's connection is gone (idle timeout): the next one logs in again
+
+    assert db.run_alone("SELECT current_user") == "postgres"
+    assert connect_kwargs(db.url)["password"] == "after"
+    with pytest.raises(pg8000.exceptions.DatabaseError) as refused:
+        stale.run_alone("SELECT 1")
+    assert refused.value.args[0]["C"] == "28P01"
+    db.close()

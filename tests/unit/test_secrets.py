@@ -1,6 +1,8 @@
 """The database URL built from an RDS-shaped Secrets Manager secret (billing.ports.secrets), without AWS."""
 from __future__ import annotations
 
+import ssl
+
 import pytest
 
 from billing.domain.errors import DependencyUnavailable
@@ -34,3 +36,25 @@ def test_secret_without_host_and_no_proxy_is_a_dependency_failure():
 def test_no_secret_arn_means_no_url(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("DATABASE_SECRET_ARN", raising=False)
     assert database_url_from_secret() is None
+
+
+def test_sslmode_verify_full_checks_the_certificate_and_the_name():
+    context = connect_kwargs(database_url(RDS_SECRET, host="proxy.internal", sslmode="verify-full"))["ssl_context"]
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+
+
+@pytest.mark.parametrize("mode, verify, hostname", [("verify-ca", ssl.CERT_REQUIRED, False),
+                                                    ("require", ssl.CERT_NONE, False)])
+def test_weaker_sslmodes_check_less(mode, verify, hostname):
+    context = connect_kwargs(f"postgresql://u@db.internal/billing?sslmode={mode}")["ssl_context"]
+    assert (context.verify_mode, context.check_hostname) == (verify, hostname)
+
+
+def test_sslmode_disable_never_asks_for_tls_and_no_sslmode_leaves_pg8000_preferring_it():
+    assert connect_kwargs("postgresql://u@db.internal/billing?sslmode=disable")["ssl_context"] is False
+    assert "ssl_context" not in connect_kwargs("postgresql://u@db.internal/billing")
+
+
+def test_an_unknown_sslmode_is_refused():
+    with pytest.raises(ValueError, match="sslmode"):
+        connect_kwargs("postgresql://u@db.internal/billing?sslmode=allow-anything")

@@ -4,10 +4,13 @@ Repository modules beside this one hold the SQL; they take a `Tx` and never open
 """
 from __future__ import annotations
 
+import os
+import ssl
 import threading
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, Callable, Iterator
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pg8000.exceptions
 import pg8000.native
@@ -15,14 +18,27 @@ from pg8000.converters import make_params
 from pg8000.core import NULL_BYTE, SYNC_MSG, Context, _flush, _write
 
 from billing.config import settings
+from billing.ports.secrets import refreshed_database_url_from_secret
 
 INTEGRITY_VIOLATION_CLASS = "23"  # SQLSTATE class 23: integrity constraint violation
 
 
+SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
+INVALID_PASSWORD = "28P01"
+
+
 def connect_kwargs(url: str) -> dict[str, Any]:
+    """pg8000's arguments for a postgresql:// URL. `?sslmode=` as libpq reads it: `disable`, `prefer` (the
+    default: TLS when the server offers it, unverified), `require` (TLS, unverified), `verify-ca` and
+    `verify-full` (the server's certificate checked against the system's CAs or `sslrootcert`, and for
+    verify-full its name too: what the deployed functions use with RDS Proxy)."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
         raise ValueError("DATABASE_URL must start with postgresql://")
+    query = dict(parse_qsl(parts.query))
+    mode = query.get("sslmode", "prefer")
+    if mode not in SSL_MODES:
+        raise ValueError(f"DATABASE_URL's sslmode must be one of {', '.join(SSL_MODES)}")
     kwargs: dict[str, Any] = {
         "user": unquote(parts.username or "postgres"),
         "host": parts.hostname or "127.0.0.1",
@@ -33,7 +49,23 @@ def connect_kwargs(url: str) -> dict[str, Any]:
     }
     if parts.password:
         kwargs["password"] = unquote(parts.password)
+    if mode == "disable":
+        kwargs["ssl_context"] = False
+    elif mode != "prefer":  # prefer: pg8000's own None (TLS if offered, else plain)
+        kwargs["ssl_context"] = ssl_context(mode, query.get("sslrootcert"))
     return kwargs
+
+
+@lru_cache(maxsize=8)
+def ssl_context(mode: str, root_cert: str | None = None) -> ssl.SSLContext:
+    """One context per mode and CA file for the process: loading the CAs costs milliseconds per connection."""
+    context = ssl.create_default_context(cafile=root_cert)
+    if mode == "require":
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif mode == "verify-ca":
+        context.check_hostname = False
+    return context
 
 
 class Connection(pg8000.native.Connection):
@@ -120,17 +152,33 @@ class Database:
     """A LIFO pool of pg8000 connections (one in a Lambda container, one per thread on the local gateway: keep
     enough idle for its concurrent requests, since a new pg8000 connection costs an SSL context and a backend)."""
 
-    def __init__(self, url: str, max_idle: int = 32) -> None:
+    def __init__(self, url: str, max_idle: int = 32, refresh_url: Callable[[], str | None] | None = None) -> None:
+        """`refresh_url`: where the URL comes from (the Secrets Manager secret); asked again once when the
+        server refuses the password, as after a rotation, instead of failing until the next cold start."""
         self.url = url
         self.max_idle = max_idle
+        self.refresh_url = refresh_url
         self._idle: list[pg8000.native.Connection] = []
         self._lock = threading.Lock()
+
+    def connect(self) -> pg8000.native.Connection:
+        url = self.url
+        try:
+            return Connection(**connect_kwargs(url))
+        except pg8000.exceptions.DatabaseError as exc:
+            if self.refresh_url is None or _sqlstate(exc) != INVALID_PASSWORD:
+                raise
+        fresh = self.refresh_url()
+        if not fresh or fresh == url:
+            return Connection(**connect_kwargs(url))  # the same refusal, raised as the server words it
+        self.url = fresh
+        return Connection(**connect_kwargs(fresh))
 
     def _acquire(self) -> pg8000.native.Connection:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-        return Connection(**connect_kwargs(self.url))
+        return self.connect()
 
     def _release(self, con: pg8000.native.Connection) -> None:
         with self._lock:
@@ -190,7 +238,7 @@ class Database:
             return con
         except (pg8000.exceptions.InterfaceError, OSError):
             _close_quietly(con)
-        con = Connection(**connect_kwargs(self.url))
+        con = self.connect()
         con.run("START TRANSACTION")
         return con
 
@@ -208,14 +256,16 @@ def _close_quietly(con: pg8000.native.Connection) -> None:
         pass
 
 
+def _sqlstate(exc: BaseException) -> str:
+    info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    return str(info.get("C", ""))
+
+
 def violates(exc: BaseException, constraint: str | None = None) -> bool:
     """True for an integrity violation (unique, exclusion, foreign key...) of `constraint`, or of any."""
-    if not isinstance(exc, pg8000.exceptions.DatabaseError) or not exc.args:
+    if not isinstance(exc, pg8000.exceptions.DatabaseError) or not _sqlstate(exc).startswith(INTEGRITY_VIOLATION_CLASS):
         return False
-    info = exc.args[0] if isinstance(exc.args[0], dict) else {}
-    if not str(info.get("C", "")).startswith(INTEGRITY_VIOLATION_CLASS):
-        return False
-    return constraint is None or info.get("n") == constraint
+    return constraint is None or exc.args[0].get("n") == constraint
 
 
 _default: Database | None = None
@@ -227,5 +277,7 @@ def database() -> Database:
     global _default
     with _default_lock:
         if _default is None:
-            _default = Database(settings().database_url)
+            # A URL read from the secret is read again when its password stops working (a rotation).
+            refresh = None if os.environ.get("DATABASE_URL") else refreshed_database_url_from_secret
+            _default = Database(settings().database_url, refresh_url=refresh)
         return _default
