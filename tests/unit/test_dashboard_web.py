@@ -80,12 +80,6 @@ def test_tokens_that_are_not_valid_are_refused(bad):
         session_of(bad())
 
 
-def test_with_a_jwks_url_the_local_secret_is_never_accepted(monkeypatch):
-    monkeypatch.setenv("JWT_JWKS_URL", "https://idp.example/.well-known/jwks.json")
-    with pytest.raises(Unauthorized, match="JWKS"):
-        verify_token(token())
-
-
 def test_scopes_given_as_a_list_are_understood():
     assert session_of(token(scope=["billing:read", "billing:admin"])).caller.is_admin
 

@@ -3,11 +3,9 @@
 The dashboard routes have no HttpApi authorizer (it reads only the Authorization header, which a page
 navigation does not send), so this module verifies the token itself, with the same issuer and audience.
 
-Verification: HS256 with LOCAL_JWT_SECRET only while JWT_JWKS_URL is unset (the local stack). When
-JWT_JWKS_URL is set, as template.yaml does for the deployed function, tokens must be RS256-verified against
-the identity provider's keys.
-TODO(issue 5/9): implement that JWKS (RS256) verification (jwt.PyJWKClient, cached keys). Until then every
-token is refused when JWT_JWKS_URL is set: the dashboard fails closed instead of trusting a shared secret.
+Verification: when JWT_JWKS_URL is set, as template.yaml does for the deployed function, RS256 against the
+identity provider's published keys (fetched once, kept 5 minutes, fetched again for an unknown `kid`); the
+shared LOCAL_JWT_SECRET is then never accepted. Without it (the local stack), HS256 with LOCAL_JWT_SECRET.
 """
 from __future__ import annotations
 
@@ -15,6 +13,7 @@ import os
 import time
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -22,7 +21,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from billing.config import settings
 from billing.domain.caller import Caller
-from billing.domain.errors import Unauthorized
+from billing.domain.errors import DependencyUnavailable, Unauthorized
 from billing.domain.ids import parse_uuid
 
 COOKIE_NAME = "twinmcp_session"
@@ -42,17 +41,29 @@ def verify_token(token: str) -> dict[str, Any]:
     """The token's claims; Unauthorized for anything but a valid, unexpired token for this issuer and audience."""
     if not token or len(token) > MAX_TOKEN_BYTES:
         raise Unauthorized("Sign in again")
-    if os.environ.get("JWT_JWKS_URL"):
-        raise Unauthorized("Dashboard sign-in with the identity provider's keys (JWKS) is not available yet")
     cfg = settings()
+    checks: dict[str, Any] = {"audience": cfg.jwt_audience, "issuer": cfg.jwt_issuer,
+                              "options": {"require": ["exp", "sub", "iss", "aud"]}}
+    jwks_url = os.environ.get("JWT_JWKS_URL")
     try:
+        if jwks_url:
+            try:
+                key = _jwks(jwks_url).get_signing_key_from_jwt(token).key
+            except jwt.PyJWKClientConnectionError as exc:
+                raise DependencyUnavailable("The identity provider's keys could not be fetched") from exc
+            return jwt.decode(token, key, algorithms=["RS256"], **checks)
         with warnings.catch_warnings():
             # The local stack's documented default secret is short on purpose.
             warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
-            return jwt.decode(token, cfg.local_jwt_secret, algorithms=["HS256"], audience=cfg.jwt_audience,
-                              issuer=cfg.jwt_issuer, options={"require": ["exp", "sub", "iss", "aud"]})
-    except jwt.InvalidTokenError:
+            return jwt.decode(token, cfg.local_jwt_secret, algorithms=["HS256"], **checks)
+    except (jwt.InvalidTokenError, jwt.PyJWKClientError):  # the latter: no published key for its `kid`
         raise Unauthorized("The sign-in token is not valid or has expired") from None
+
+
+@lru_cache(maxsize=2)
+def _jwks(url: str) -> jwt.PyJWKClient:
+    """One client per container: its key set is reused across warm invocations."""
+    return jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=300, timeout=5)
 
 
 def session_of(token: str) -> Session:
