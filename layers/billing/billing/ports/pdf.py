@@ -70,8 +70,8 @@ def html_to_pdf(html: str, pdf_variant: str | None = None, *, attachments: tuple
             sheets[css] = weasyprint.CSS(string=css, font_config=fonts)
         stylesheets.append(sheets[css])
         html = html[:shared.start()] + html[shared.end():]
-    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher).render(stylesheets=stylesheets, font_config=fonts,
-                                                                  cache=images)
+    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher).render(
+        stylesheets=stylesheets, font_config=fonts, cache=images)
     if metadata is not None:
         _describe(document.metadata, metadata)
     return document.write_pdf(
