@@ -79,8 +79,13 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _stack_cpu_seconds(info: dict[str, Any]) -> float:
+    """The stack process's CPU plus its gateway processes' (`--gateway-processes`)."""
+    return sum(_cpu_seconds(pid) for pid in [info["pid"], *info.get("gatewayPids", [])])
+
+
 def _ab(ab: str, info: dict[str, Any], path: str, requests: int) -> dict[str, float]:
-    cpu_before = _cpu_seconds(info["pid"])
+    cpu_before = _stack_cpu_seconds(info)
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp:
         times = Path(tmp) / "times.tsv"
         proc = subprocess.run(
@@ -96,11 +101,11 @@ def _ab(ab: str, info: dict[str, Any], path: str, requests: int) -> dict[str, fl
         # starttime, seconds, ctime, dtime, ttime, wait: ttime is the request's total time in ms.
         rows = [line.split("\t") for line in times.read_text().splitlines()[1:] if line.strip()]
         latencies = sorted(float(r[4]) for r in rows)
-    cpu = _cpu_seconds(info["pid"]) - cpu_before
+    cpu = _stack_cpu_seconds(info) - cpu_before
     rate = next((float(line.split()[3]) for line in out.splitlines() if line.startswith("Requests per second")), 0.0)
     return {"p50": _pct(latencies, 50), "p90": _pct(latencies, 90), "p99": _pct(latencies, 99),
             "max": latencies[-1], "requests": len(latencies), "per_second": rate,
-            # The stack process's CPU per request (PostgreSQL and Redis not counted): unlike the latencies,
+            # The stack's CPU per request, gateway processes included (PostgreSQL and Redis not): unlike the latencies,
             # barely moved by other work on the machine.
             "server_cpu_ms": round(cpu * 1000 / max(1, len(latencies)), 2),
             "keep_alive": int(next((line.split()[-1] for line in out.splitlines()
