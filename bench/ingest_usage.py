@@ -1,7 +1,9 @@
 """Figure 3: usage ingestion through the bulk path (COPY, `billing usage import`) and through POST /billing/usage.
 
 The baseline, measured in the same run and interleaved with both, is what a naive loader does: pg8000's DB-API
-`executemany` of a plain parameterised INSERT into usage_logs, one round trip per row.
+`executemany` of a plain parameterised INSERT into usage_logs, one round trip per row. The HTTP figure's stack
+runs `--gateway-processes 2`; the same posts to a stack serving HTTP from its own process are reported as
+`http.one_process`.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from .measure import log, rate
+from .measure import log, median, rate
 from .stack import database, local_stack
 
 EVENTS, SMOKE_EVENTS = 1_000_000, 20_000  # per repetition, bulk and HTTP alike
@@ -27,6 +29,7 @@ HTTP_RUNS, SMOKE_HTTP_RUNS = 1, 1
 HTTP_EVENTS = 1_000_000  # as the issue asks: a full run posts 1,000 batches of 1,000 per repetition
 BATCH = 1000  # events per POST, the route's maximum
 CLIENTS = 4  # keep-alive connections, one thread each
+GATEWAY_PROCESSES = 2  # `billing stack --gateway-processes` of the measured stack, whatever the default
 MONTH = datetime(2026, 10, 1, tzinfo=timezone.utc)
 SECONDS_IN_MONTH = 31 * 86400
 HEADER = b"eventId,userId,timestamp,requests\n"
@@ -192,23 +195,32 @@ def run(smoke: bool) -> dict[str, Any]:
                 errors.append(f"bulk run {n}: {accepted} of {events} events accepted")
             bulk.append(events / seconds)
             log(f"  ingest_usage: bulk {bulk[-1]:,.0f} events/s, executemany {baseline[-1]:,.0f} events/s")
-        http_baseline = []
-        with local_stack("ingest_usage_http", RATE_LIMIT_PER_MINUTE="0") as stack:  # 250 batches from one caller
-            add_users(stack["databaseUrl"], users)
+        http_baseline, one_process = [], []
+        # The same posts to a stack serving HTTP from its own process (--gateway-processes 0), interleaved.
+        with local_stack("ingest_usage_http", "--gateway-processes", str(GATEWAY_PROCESSES),
+                         RATE_LIMIT_PER_MINUTE="0") as stack, \
+                local_stack("ingest_usage_http_one_process", "--gateway-processes", "0",
+                            RATE_LIMIT_PER_MINUTE="0") as single:  # no limit: one caller, hundreds of batches
+            for info in (stack, single):
+                add_users(info["databaseUrl"], users)
             for n in range(http_runs):
                 bodies = http_bodies(f"h{n}-", http_events, users)
                 _empty(stack["databaseUrl"])
                 http_baseline.append(_baseline(stack["databaseUrl"], f"y{n}-", base_events, users))
-                _empty(stack["databaseUrl"])
-                seconds, accepted, swapped, failed = _post_all(stack["baseUrl"], stack["adminToken"], bodies)
-                errors += failed[:5]
-                swaps.append(swapped)
-                http_rates.append(accepted / seconds)  # events recorded: a swapped body records nothing new
-                log(f"  ingest_usage: HTTP {http_rates[-1]:,.0f} events/s ({CLIENTS} clients), "
+                for info, into in ((single, one_process), (stack, http_rates)):
+                    _empty(info["databaseUrl"])
+                    seconds, accepted, swapped, failed = _post_all(info["baseUrl"], info["adminToken"], bodies)
+                    errors += failed[:5]
+                    swaps.append(swapped)
+                    into.append(accepted / seconds)  # events recorded: a swapped body records nothing new
+                log(f"  ingest_usage: HTTP {http_rates[-1]:,.0f} events/s ({CLIENTS} clients, {GATEWAY_PROCESSES} "
+                    f"gateway processes), one process {one_process[-1]:,.0f} events/s, "
                     f"executemany {http_baseline[-1]:,.0f} events/s")
     what = f"pg8000 executemany, plain INSERT into usage_logs, one round trip per row ({base_events:,} events)"
     http = rate("ingest_usage_http", "events/s", http_rates, what, http_baseline, 20_000,
-                events=http_events, batch=BATCH, clients=CLIENTS, swapped_requests=swaps)
+                events=http_events, batch=BATCH, clients=CLIENTS, swapped_requests=swaps,
+                gateway_processes=GATEWAY_PROCESSES,
+                one_process={"median": round(median(one_process)), "runs": [round(r) for r in one_process]})
     result = rate("ingest_usage", "events/s", bulk, what, baseline, 300_000, events=events, users=len(users),
                   path="billing.services.usage.ingest.ingest_csv (COPY into a staging table)", http=http)
     result["target_met"] = bool(result["target_met"] and http["target_met"])

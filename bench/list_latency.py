@@ -1,8 +1,10 @@
 """Figure 6: warm `GET /billing/invoices` through the local gateway, 16 concurrent keep-alive clients; p99 in ms.
 
-Two local stacks run side by side, each with its own database seeded with the same invoices: one as deployed
+Three local stacks run side by side, each with its own database seeded with the same invoices: one as deployed
 (list pages cached in Redis), one started with LIST_CACHE_SECONDS=0 (every page read from PostgreSQL), the
-baseline. Repetitions alternate between them. The load comes from ApacheBench (`ab -k`, Debian's
+baseline, and one as deployed but with its gateway in the stack's own process (`--gateway-processes 0`), the
+single-process comparison reported as `one_process`. The other two run `--gateway-processes 2`. Repetitions
+alternate between them. The load comes from ApacheBench (`ab -k`, Debian's
 apache2-utils): a C client that costs the server almost no CPU and writes every request's time (`-g`).
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .measure import figure, log
 from .stack import local_stack
 
 CONCURRENCY = 16
+GATEWAY_PROCESSES = 2  # `billing stack --gateway-processes`, set here whatever the default
 # The rate limit still runs (one Redis round trip per request); 5,000 requests from one admin in seconds
 # would otherwise be refused after the first 120.
 STACK_ENV = {"RATE_LIMIT_PER_MINUTE": "100000000"}
@@ -37,17 +40,23 @@ def run(smoke: bool) -> dict[str, Any]:
     path = "/billing/invoices"
     samples: list[float] = []
     baseline: list[float] = []
-    detail: dict[str, list[dict[str, float]]] = {"cached": [], "uncached": []}
+    one_process: list[float] = []
+    detail: dict[str, list[dict[str, float]]] = {"cached": [], "uncached": [], "one_process": []}
+    processes = ("--gateway-processes", str(GATEWAY_PROCESSES))
     with ExitStack() as stack:
-        cached = stack.enter_context(local_stack("list_latency", **STACK_ENV))
-        uncached = stack.enter_context(local_stack("list_latency_nocache", LIST_CACHE_SECONDS="0", **STACK_ENV))
-        for info in (cached, uncached):
+        cached = stack.enter_context(local_stack("list_latency", *processes, **STACK_ENV))
+        uncached = stack.enter_context(local_stack("list_latency_nocache", *processes, LIST_CACHE_SECONDS="0",
+                                                   **STACK_ENV))
+        single = stack.enter_context(local_stack("list_latency_one_process", "--gateway-processes", "0",
+                                                 **STACK_ENV))
+        stacks = (("cached", cached, samples), ("uncached", uncached, baseline), ("one_process", single, one_process))
+        for _label, info, _into in stacks:
             log(f"  list_latency: seeding {customers} customers x {months} invoices into {info['databaseUrl']}")
             seed(info["databaseUrl"], customers, months)
-        for info in (cached, uncached):
+        for _label, info, _into in stacks:
             _ab(ab, info, path, warmup)  # warm: modules imported, pools and the cache filled
         for i in range(rounds):
-            for label, info, into in (("cached", cached, samples), ("uncached", uncached, baseline)):
+            for label, info, into in stacks:
                 stats = _ab(ab, info, path, requests)
                 detail[label].append(stats)
                 into.append(stats["p99"] / 1000)
@@ -55,10 +64,13 @@ def run(smoke: bool) -> dict[str, Any]:
     return figure(
         "list_latency", "ms", samples, "the same route with the list cache off (LIST_CACHE_SECONDS=0)", baseline,
         50.0,
-        what=f"p99 of GET {path} (admin, first page of 20) through the local gateway, {requests} requests, "
-             f"{CONCURRENCY} concurrent keep-alive clients (ab -k); {customers} customers x {months} invoices",
+        what=f"p99 of GET {path} (admin, first page of 20) through the local gateway ({GATEWAY_PROCESSES} gateway "
+             f"processes), {requests} requests, {CONCURRENCY} concurrent keep-alive clients (ab -k); "
+             f"{customers} customers x {months} invoices",
         client="ab (apache2-utils) -k, per-request times from -g (ms resolution)",
-        cached=_summary(detail["cached"]), uncached=_summary(detail["uncached"]),
+        gateway_processes=GATEWAY_PROCESSES, cached=_summary(detail["cached"]), uncached=_summary(detail["uncached"]),
+        # The same cached stack with its gateway in the stack's process (--gateway-processes 0), same rounds.
+        one_process=_summary(detail["one_process"]),
     )
 
 
@@ -79,8 +91,13 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _stack_cpu_seconds(info: dict[str, Any]) -> float:
+    """The stack process's CPU plus its gateway processes' (`--gateway-processes`)."""
+    return sum(_cpu_seconds(pid) for pid in [info["pid"], *info.get("gatewayPids", [])])
+
+
 def _ab(ab: str, info: dict[str, Any], path: str, requests: int) -> dict[str, float]:
-    cpu_before = _cpu_seconds(info["pid"])
+    cpu_before = _stack_cpu_seconds(info)
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp:
         times = Path(tmp) / "times.tsv"
         proc = subprocess.run(
@@ -96,11 +113,11 @@ def _ab(ab: str, info: dict[str, Any], path: str, requests: int) -> dict[str, fl
         # starttime, seconds, ctime, dtime, ttime, wait: ttime is the request's total time in ms.
         rows = [line.split("\t") for line in times.read_text().splitlines()[1:] if line.strip()]
         latencies = sorted(float(r[4]) for r in rows)
-    cpu = _cpu_seconds(info["pid"]) - cpu_before
+    cpu = _stack_cpu_seconds(info) - cpu_before
     rate = next((float(line.split()[3]) for line in out.splitlines() if line.startswith("Requests per second")), 0.0)
     return {"p50": _pct(latencies, 50), "p90": _pct(latencies, 90), "p99": _pct(latencies, 99),
             "max": latencies[-1], "requests": len(latencies), "per_second": rate,
-            # The stack process's CPU per request (PostgreSQL and Redis not counted): unlike the latencies,
+            # The stack's CPU per request, gateway processes included (PostgreSQL and Redis not): unlike the latencies,
             # barely moved by other work on the machine.
             "server_cpu_ms": round(cpu * 1000 / max(1, len(latencies)), 2),
             "keep_alive": int(next((line.split()[-1] for line in out.splitlines()

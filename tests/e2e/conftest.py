@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import TEST_DATABASE
 from tests.support import ROOT
 
 
@@ -53,11 +54,15 @@ def http(method: str, url: str, *, token: str | None = None, body: Any = None, r
 
 
 @contextmanager
-def local_stack(infra, workdir: Path, database: str, **extra_env: str):
+def local_stack(infra, workdir: Path, database: str, *args: str, **extra_env: str):
     """`billing stack` in a subprocess on free ports, on the session's PostgreSQL and Redis; yields its ready
-    info (plus the process and its log), and stops it with SIGINT as Ctrl-C would."""
+    info (plus the process and its log), and stops it with SIGINT as Ctrl-C would. `args` go to `billing
+    stack`, `extra_env` to its environment. Its database is named after the session's
+    (`billing_e2e_authz` -> `<BILLING_TEST_DATABASE>_e2e_authz`): the stack recreates it, and parallel runs on
+    one PostgreSQL must never drop each other's."""
     from billing.devstack.services import free_port
 
+    database = f"{TEST_DATABASE}_{database.removeprefix('billing_')}"
     ready = workdir / "ready.json"
     env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "SMTP_PORT", "JWT_JWKS_URL")}
     env.update(DATABASE_URL=infra.database_url, REDIS_URL=infra.redis_url, BILLING_OWN_SERVICES="0",
@@ -67,7 +72,7 @@ def local_stack(infra, workdir: Path, database: str, **extra_env: str):
     log = open(workdir / "stack.log", "w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "billing.cli", "stack", "--port", str(ports[0]), "--s3-port", str(ports[1]),
-         "--smtp-port", str(ports[2]), "--database", database, "--ready-file", str(ready)],
+         "--smtp-port", str(ports[2]), "--database", database, "--ready-file", str(ready), *args],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 180

@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     stack.add_argument("--workers", type=int, default=int(os.environ.get("STACK_WORKERS", 1)),
                        help="processes running the queue-driven functions, as concurrent Lambda instances "
                             "(default 1; 0: threads of the stack's process)")
+    stack.add_argument("--gateway-processes", type=int, default=int(os.environ.get("STACK_GATEWAY_PROCESSES", 2)),
+                       help="processes serving the HTTP API on one port, as concurrent Lambda sandboxes "
+                            "(default 2; 0: threads of the stack's process)")
 
     schedule = sub.add_parser("schedule", help="deliver the schedule events of template.yaml to their functions now")
     schedule.add_argument("functions", nargs="*", help="logical ids (default: every scheduled function)")
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         run_stack(StackOptions(root=_project_root(), gateway_port=args.port, s3_port=args.s3_port,
                                smtp_port=args.smtp_port, database=args.database, own_services=args.own_services,
                                seed=not args.no_seed, ready_file=args.ready_file,
-                               workers=args.workers))
+                               workers=args.workers, gateway_processes=args.gateway_processes))
     return 0
 
 

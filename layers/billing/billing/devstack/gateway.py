@@ -4,11 +4,15 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import socket
+import sys
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -17,6 +21,7 @@ import jwt
 from billing.config import Settings
 
 from .lambda_runtime import invoke
+from .processes import ChildProcesses, stop_event, wait_for_stop
 from .template import Route
 
 log = logging.getLogger("billing.gateway")
@@ -82,11 +87,18 @@ class _Server(ThreadingHTTPServer):
 
 
 class Gateway:
-    def __init__(self, cfg: Settings, routes: list[Route], host: str = "127.0.0.1", port: int = 3000) -> None:
+    def __init__(self, cfg: Settings, routes: list[Route], host: str = "127.0.0.1", port: int = 3000,
+                 listener: socket.socket | None = None) -> None:
+        """Binds host:port, or serves `listener`, a listening socket shared with other gateway processes."""
         self.cfg = cfg
         self.routes = routes
-        self.server = _Server((host, port), self._handler_class())
-        self.port = self.server.server_address[1]
+        if listener is None:
+            self.server = _Server((host, port), self._handler_class())
+        else:
+            self.server = _Server(listener.getsockname(), self._handler_class(), bind_and_activate=False)
+            self.server.socket.close()
+            self.server.socket = listener
+        self.port = self.server.socket.getsockname()[1]
         self._thread: threading.Thread | None = None
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
@@ -117,6 +129,10 @@ class Gateway:
             # Headers and body go out in two writes: with Nagle's algorithm the body waits for the client's
             # delayed ACK of the headers (40 ms on Linux) on every keep-alive response.
             disable_nagle_algorithm = True
+
+            def version_string(self) -> str:
+                # Which gateway process answered: `billing stack --gateway-processes N` runs several.
+                return f"{self.server_version} (pid {os.getpid()})"
 
             def log_message(self, fmt: str, *args: Any) -> None:
                 log.info("%s %s", self.address_string(), fmt % args)
@@ -188,6 +204,17 @@ class Gateway:
 
         return Handler
 
+    def serve_accepting(self) -> None:
+        """Serve a listening socket shared with other processes, with a blocking accept(): Linux hands each new
+        connection to the process that has waited longest, so keep-alive clients spread evenly (a select() loop
+        in every process would wake them all and let the first scheduled one win)."""
+        while self.server.socket.fileno() != -1:
+            try:
+                request, address = self.server.get_request()
+            except OSError:  # a connection reset before it was accepted; or the socket closed
+                continue
+            self.server.process_request(request, address)
+
     def start(self) -> "Gateway":
         self._thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
         self._thread.start()
@@ -196,3 +223,43 @@ class Gateway:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class GatewayProcesses(ChildProcesses):
+    """`billing stack --gateway-processes N`: N processes serving one listening socket, each with its own
+    interpreter, function instances, database pool and clients, as concurrent Lambda sandboxes are. The socket is
+    bound here (so port 0 and "Address already in use" behave as with one gateway) and inherited by each."""
+
+    def __init__(self, root: Path, count: int, ready_dir: Path, host: str = "127.0.0.1", port: int = 3000) -> None:
+        self.listener = socket.create_server((host, port), backlog=_Server.request_queue_size)
+        self.port = self.listener.getsockname()[1]
+        super().__init__("gateway", "billing.devstack.gateway", [str(root), str(self.listener.fileno())], count,
+                         ready_dir, pass_fds=(self.listener.fileno(),), grace=10)
+
+    def start(self, timeout: float = 120) -> "GatewayProcesses":
+        try:
+            super().start(timeout)
+        finally:
+            self.listener.close()  # the children hold it: the port is free again once they are gone
+        return self
+
+
+def main(argv: list[str]) -> int:
+    """One gateway process: `python -m billing.devstack.gateway ROOT FD READY_FILE`. Its settings (JWT
+    verification, endpoints, the functions' environment) come from the environment it inherited from the stack."""
+    root, listener, ready = Path(argv[0]), socket.socket(fileno=int(argv[1])), Path(argv[2])
+    logging.basicConfig(level=os.environ.get("STACK_LOG_LEVEL", "WARNING"))
+    stop = stop_event()
+    from billing.config import settings
+
+    from .template import http_routes, load_template
+
+    gateway = Gateway(settings(), http_routes(load_template(root / "template.yaml"), root), listener=listener)
+    threading.Thread(target=gateway.serve_accepting, name="gateway", daemon=True).start()
+    ready.write_text(str(os.getpid()))
+    wait_for_stop(stop)
+    return 0  # connections in progress end with the process, as with one gateway's daemon threads
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

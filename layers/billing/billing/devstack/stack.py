@@ -29,6 +29,7 @@ class StackOptions:
     seed: bool = True
     ready_file: Path | None = None
     workers: int = 1  # processes running the queue-driven functions; 0: threads of the stack's process
+    gateway_processes: int = 2  # processes serving the HTTP API; 0: threads of the stack's process
     today: date = field(default_factory=date.today)
 
 
@@ -79,7 +80,7 @@ def start_stack(opts: StackOptions, cleanups: list[Callable[[], Any]], log: Call
     for name in migrate(cfg.database_url, log=lambda _m: None):
         log(f"  migration {name}")
 
-    from .gateway import Gateway
+    from .gateway import Gateway, GatewayProcesses
     from .s3 import client, provision, provision_queues, start_moto
     from .smtp import start_sink
     from .workers import WorkerProcesses, start_pollers
@@ -113,9 +114,19 @@ def start_stack(opts: StackOptions, cleanups: list[Callable[[], Any]], log: Call
     mail_dir = opts.root / ".local" / "mail"
     sink = start_sink(mail_dir, opts.smtp_port)
     cleanups.append(sink.stop)
-    gateway = Gateway(cfg, http_routes(template, opts.root), port=opts.gateway_port).start()
-    cleanups.append(gateway.stop)
-    base = f"http://127.0.0.1:{gateway.port}"
+    gateway_pids: list[int] = []
+    if opts.gateway_processes > 0:
+        # Started after every variable above is set: each process inherits the same environment.
+        gateways = GatewayProcesses(opts.root, opts.gateway_processes, opts.root / ".local" / "gateways",
+                                    port=opts.gateway_port).start()
+        cleanups.append(gateways.stop)
+        gateway_port, gateway_pids = gateways.port, gateways.pids
+        log(f"  {opts.gateway_processes} gateway process(es) serve the API: {', '.join(map(str, gateway_pids))}")
+    else:
+        gateway = Gateway(cfg, http_routes(template, opts.root), port=opts.gateway_port).start()
+        cleanups.append(gateway.stop)
+        gateway_port = gateway.port
+    base = f"http://127.0.0.1:{gateway_port}"
 
     from .seed import ADMIN_ID, CUSTOMERS, seed
     from .tokens import make_token
@@ -153,8 +164,8 @@ def start_stack(opts: StackOptions, cleanups: list[Callable[[], Any]], log: Call
         "baseUrl": base, "s3EndpointUrl": cfg.s3_endpoint_url, "bucket": cfg.bucket, "mailDir": str(mail_dir),
         "databaseUrl": services.database_url, "redisUrl": services.redis_url, "adminToken": admin_token,
         "customerToken": customer_token, "customerId": CUSTOMERS[0][0], "pid": os.getpid(),
-        "ports": {"gateway": gateway.port, "s3": opts.s3_port if embedded_s3 else None, "smtp": opts.smtp_port},
-        "queues": queues, "workerPids": worker_pids,
+        "ports": {"gateway": gateway_port, "s3": opts.s3_port if embedded_s3 else None, "smtp": opts.smtp_port},
+        "queues": queues, "workerPids": worker_pids, "gatewayPids": gateway_pids,
         "env": {k: os.environ[k] for k in ("DATABASE_URL", "REDIS_URL", "S3_ENDPOINT_URL", "SQS_ENDPOINT_URL",
                                             "INVOICE_JOBS_QUEUE_URL", "SMTP_PORT", "AWS_ACCESS_KEY_ID",
                                             "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION") if k in os.environ},

@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from billing.config import settings
+
+from .processes import ChildProcesses, stop_event, wait_for_stop
 
 log = logging.getLogger("billing.workers")
 
@@ -52,54 +50,18 @@ def start_pollers(work: dict) -> list[Any]:
     return pollers
 
 
-class WorkerProcesses:
+class WorkerProcesses(ChildProcesses):
     """N worker processes; stop() asks each to finish its batch (SIGTERM), then kills what is left."""
 
     def __init__(self, work: dict, count: int, ready_dir: Path) -> None:
-        self.work, self.count, self.ready_dir = work, count, ready_dir
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def start(self, timeout: float = 120) -> "WorkerProcesses":
-        self.ready_dir.mkdir(parents=True, exist_ok=True)
-        readies = [self.ready_dir / f"worker-{os.getpid()}-{i}.ready" for i in range(self.count)]
-        for ready in readies:
-            ready.unlink(missing_ok=True)
-            self.processes.append(subprocess.Popen(
-                [sys.executable, "-m", "billing.devstack.workers", json.dumps(self.work), str(ready)],
-                stdin=subprocess.DEVNULL, env=dict(os.environ)))
-        deadline = time.monotonic() + timeout
-        while not all(r.exists() for r in readies):
-            dead = [p for p in self.processes if p.poll() is not None]
-            if dead or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"worker process did not start (exit {dead[0].returncode if dead else 'timeout'})")
-            time.sleep(0.1)
-        for ready in readies:
-            ready.unlink(missing_ok=True)
-        return self
-
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.processes]
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        super().__init__("worker", "billing.devstack.workers", [json.dumps(work)], count, ready_dir)
+        self.work = work
 
 
 def main(argv: list[str]) -> int:
     work, ready = json.loads(argv[0]), Path(argv[1])
     logging.basicConfig(level=os.environ.get("STACK_LOG_LEVEL", "WARNING"))
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_event()
     from .lambda_runtime import handler_of
     from .template import event_functions, load_template, sqs_sources
 
@@ -113,7 +75,7 @@ def main(argv: list[str]) -> int:
         handler_of(event_functions(template, root, "S3")[0])
     pollers = start_pollers(work)
     ready.write_text(str(os.getpid()))
-    stop.wait()
+    wait_for_stop(stop)
     for poller in pollers:
         poller.stop()
     return 0
