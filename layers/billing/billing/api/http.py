@@ -18,6 +18,7 @@ from billing.services.audit import Actor, act_as
 from billing.logs import service_logger
 
 from .errors import from_billing_error, problem, request_error
+from .resolver import Resolver
 
 logger = service_logger()
 M = TypeVar("M", bound=BaseModel)
@@ -25,7 +26,7 @@ MAX_BODY_BYTES = 256 * 1024
 
 
 def make_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
+    app = Resolver()
 
     @app.exception_handler(BillingError)
     def _billing(exc: BillingError) -> Response:

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.shared.cookies import Cookie
 
 from billing.api.errors import PROBLEM, from_billing_error, problem
+from billing.api.resolver import Resolver
 from billing.domain.errors import BillingError, InvalidRequest, Unauthorized
 from billing.logs import service_logger
 
@@ -49,7 +50,7 @@ class SignInRequired(Exception):
 
 
 def make_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
+    app = Resolver()
 
     @app.exception_handler(SignInRequired)
     def _sign_in(exc: SignInRequired) -> Response:
