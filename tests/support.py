@@ -79,3 +79,12 @@ def pdf_text(pdf: bytes) -> str:
 
     pages = PdfReader(io.BytesIO(pdf)).pages
     return " ".join(page.extract_text() for page in pages).replace("\u202f", " ").replace("\xa0", " ")
+
+
+def process_running(pid: int) -> bool:
+    """Alive and not a zombie (an exited daemon may wait a while for its parent or init to reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")

@@ -4,25 +4,16 @@ from __future__ import annotations
 import http.client
 import signal
 import time
-from pathlib import Path
 
 from tests.e2e.conftest import local_stack
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")
+from tests.support import process_running
 
 
 def _gone(pids: list[int], timeout: float = 30) -> bool:
     deadline = time.monotonic() + timeout
-    while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(process_running(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
-    return not any(_running(pid) for pid in pids)
+    return not any(process_running(pid) for pid in pids)
 
 
 def _serving_pids(info: dict, connections: int = 8) -> tuple[set[int], list[int]]:
@@ -48,13 +39,13 @@ def test_two_gateway_processes_both_serve_and_stop_with_the_stack(infra, tmp_pat
     with local_stack(infra, tmp_path, "billing_e2e_gateways", "--gateway-processes", "2", "--no-seed") as info:
         gateways = info["gatewayPids"]
         assert len(gateways) == 2 and info["pid"] not in gateways
-        assert all(_running(pid) for pid in gateways)
+        assert all(process_running(pid) for pid in gateways)
         pids, statuses = _serving_pids(info)
         assert statuses == [200] * len(statuses)  # each process verifies the stack's tokens
         assert pids == set(gateways)
         children = gateways + info["workerPids"]
     assert info["process"].returncode == 0
-    assert _gone(children), [pid for pid in children if _running(pid)]
+    assert _gone(children), [pid for pid in children if process_running(pid)]
 
 
 def test_gateway_processes_exit_when_the_stack_is_killed(infra, tmp_path):
@@ -63,7 +54,7 @@ def test_gateway_processes_exit_when_the_stack_is_killed(infra, tmp_path):
         children = info["gatewayPids"] + info["workerPids"]
         info["process"].send_signal(signal.SIGKILL)
         info["process"].wait()
-        assert _gone(children, timeout=60), [pid for pid in children if _running(pid)]
+        assert _gone(children, timeout=60), [pid for pid in children if process_running(pid)]
 
 
 def test_one_process_mode_serves_from_the_stack_process(infra, tmp_path):

@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from billing.devstack.services import Services, ensure_services, free_port, recreate_database
+from tests.support import process_running
 
 DB = "devstack_test"
 
@@ -40,15 +41,6 @@ def _listening(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (an exited daemon may wait a while for init to reap it)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")
 
 
 def _postmaster_pid(url: str) -> int:
@@ -86,7 +78,7 @@ def _redis_answers(url: str) -> bool:
 def _assert_stopped(ports_pids: list[tuple[int, int]]) -> None:
     for port, pid in ports_pids:
         assert not _listening(port), f"port {port} still listening"
-        assert not _running(pid), f"pid {pid} still running"
+        assert not process_running(pid), f"pid {pid} still running"
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -262,7 +254,7 @@ def test_stop_then_restart_reuses_the_cluster(own, own_root):
     redis_port = urlsplit(services.redis_url).port
     pg_pid = _postmaster_pid(services.admin_database_url)
     redis_pid = _redis_pid(services.redis_url)
-    assert _running(pg_pid) and _running(redis_pid)
+    assert process_running(pg_pid) and process_running(redis_pid)
 
     services.stop()
     _assert_stopped([(pg_port, pg_pid), (redis_port, redis_pid)])
