@@ -23,3 +23,13 @@ def test_a_versioned_entry_is_served_until_a_bump_of_any_of_its_scopes_then_prod
     cache.bump(scope)
     assert cache.through_versioned((scope, other), key, 60, produce)[0]["n"] == 3
     assert cache.through_versioned((scope, other), key, 60, produce)[0]["n"] == 3
+
+
+def test_a_text_entry_comes_back_as_the_same_text_until_a_bump_of_its_scope():
+    scope, key = f"test:{uuid.uuid4()}", f"test:{uuid.uuid4()}"
+    texts = iter(['[{"note":"Crème brûlée 🍮\\nsecond line"}]', "[]"])
+    first = cache.through_versioned((scope,), key, 60, lambda: next(texts), text=True)
+    assert cache.through_versioned((scope,), key, 60, lambda: "not produced again", text=True) == first
+    assert first == '[{"note":"Crème brûlée 🍮\\nsecond line"}]'
+    cache.bump(scope)
+    assert cache.through_versioned((scope,), key, 60, lambda: next(texts), text=True) == "[]"

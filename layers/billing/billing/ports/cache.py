@@ -126,9 +126,13 @@ def through(key: str | None, ttl: int, produce: Callable[[], Any]) -> Any:
     return value
 
 
-def through_versioned(scopes: tuple[str, ...], key: str, ttl: int, produce: Callable[[], Any]) -> Any:
+def through_versioned(scopes: tuple[str, ...], key: str, ttl: int, produce: Callable[[], Any], *,
+                      text: bool = False) -> Any:
     """Like `through`, for an entry that a `bump` of any of `scopes` makes stale: the entry keeps the versions
-    it was produced under, and comes back with the current ones in one round trip (a pipeline)."""
+    it was produced under, and comes back with the current ones in one round trip (a pipeline).
+
+    `text`: produce() returns a str, kept and given back as it is, after a line with its versions: no JSON to
+    decode on a hit (a serialised response, for instance)."""
     try:
         pipe = cache().pipeline(transaction=False)
         pipe.mget([_ns(f"ver:{s}") for s in scopes])
@@ -139,12 +143,19 @@ def through_versioned(scopes: tuple[str, ...], key: str, ttl: int, produce: Call
         return produce()
     current = [int(v or 0) for v in found]
     if raw is not None:
-        entry = json.loads(raw, object_hook=_decode)
-        if entry["versions"] == current:
-            return entry["value"]
+        if text:
+            head = f"{json.dumps(current)}\n".encode()
+            if raw.startswith(head):
+                return raw[len(head):].decode()
+        else:
+            entry = json.loads(raw, object_hook=_decode)
+            if entry["versions"] == current:
+                return entry["value"]
     value = produce()  # read after the versions: a write that lands meanwhile bumps them past this entry
     try:
-        cache().set(_ns(key), json.dumps({"versions": current, "value": value}, default=_encode), ex=ttl)
+        stored = (f"{json.dumps(current)}\n{value}" if text else
+                  json.dumps({"versions": current, "value": value}, default=_encode))
+        cache().set(_ns(key), stored, ex=ttl)
     except _redis().RedisError as exc:
         _down(exc)
     return value
