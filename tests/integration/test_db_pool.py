@@ -101,3 +101,20 @@ def test_sslmode_disable_connects_in_clear(infra):
 
 def _with_query(url: str, query: str) -> str:
     return url + ("&" if "?" in url else "?") + query
+
+
+def test_a_statement_text_is_converted_once_and_each_run_gets_its_own_values(infra):
+    from billing.ports.db import _to_statement
+
+    db = Database(infra.database_url)
+    sql = "SELECT CAST(:a AS int) + CAST(:b AS int), CAST(:a AS int), ':not_a_name' -- :nor_this\n"
+    try:
+        with db.transaction() as tx:
+            _to_statement.cache_clear()
+            assert tx.con.run(sql, a=1, b=2) == [[3, 1, ":not_a_name"]]
+            assert tx.con.run(sql, b=20, a=10) == [[30, 10, ":not_a_name"]]
+            assert _to_statement.cache_info().hits == 1 and _to_statement.cache_info().misses == 1
+            with pytest.raises(pg8000.exceptions.InterfaceError, match="no matching"):
+                tx.con.run(sql, a=1)
+    finally:
+        db.close()

@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 import pg8000.native
 import pytest
 
-from billing.ports.db import usage
+from billing.ports.db import Connection, usage
 from billing.ports.db.migrate import migrate, migration_files
 from billing.services.usage.ingest import UsageEvent, ingest_usage
 
@@ -14,13 +14,13 @@ from billing.services.usage.ingest import UsageEvent, ingest_usage
 def test_a_thousand_events_take_one_insert_statement(make_customer, db, monkeypatch):
     user = make_customer()
     statements: list[str] = []
-    real_run = pg8000.native.Connection.run
+    real_run = Connection.run  # the pool's connection class (its `run` caches the :name conversion)
 
     def counting_run(self, sql, *args, **kwargs):
         statements.append(sql)
         return real_run(self, sql, *args, **kwargs)
 
-    monkeypatch.setattr(pg8000.native.Connection, "run", counting_run)
+    monkeypatch.setattr(Connection, "run", counting_run)
     events = [UsageEvent(f"{user}-{i}", user, datetime(2026, 10, 1 + i % 31, 8, tzinfo=timezone.utc), 3)
               for i in range(1000)]
     result = ingest_usage(events, db=db)

@@ -95,8 +95,11 @@ def user_id(value: str) -> str:
     return parse_uuid(value, InvalidUserId)
 
 
-def json_response(status: int, payload: BaseModel | dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    text = payload.model_dump_json(by_alias=True) if isinstance(payload, BaseModel) else json.dumps(payload)
+def json_response(status: int, payload: BaseModel | dict[str, Any] | str,
+                  headers: dict[str, str] | None = None) -> Response:
+    """`payload`: a model, a dict, or a str that is already the JSON text (a page served from the cache)."""
+    text = (payload.model_dump_json(by_alias=True) if isinstance(payload, BaseModel) else
+            payload if isinstance(payload, str) else json.dumps(payload))
     return Response(status_code=status, content_type="application/json", body=text, headers=headers)
 
 

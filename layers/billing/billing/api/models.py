@@ -7,11 +7,13 @@ imported by the `to_domain` that returns them. Together that is tens of ms off e
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 from pydantic.alias_generators import to_camel
+from pydantic_core import to_json
 
 from billing.domain.period import Period
 from billing.services.usage.ingest import MAX_EVENTS, UsageEvent
@@ -246,6 +248,22 @@ class InvoiceOut(Out):
 class InvoicePage(Out):
     items: list[InvoiceOut]
     next_cursor: str | None
+
+    @staticmethod
+    def items_json(rows: list[dict[str, Any]]) -> str:
+        """The `items` of a page of invoice rows, serialised as this model serialises them: the list cache keeps
+        this text, so a cached page is neither decoded nor modelled again."""
+        return _invoice_list().dump_json([InvoiceOut.from_row(r) for r in rows], by_alias=True).decode()
+
+    @staticmethod
+    def page_json(items_json: str, next_cursor: str | None) -> str:
+        """The page around items already serialised: the same text as `model_dump_json(by_alias=True)`."""
+        return f'{{"items":{items_json},"nextCursor":{to_json(next_cursor).decode()}}}'
+
+
+@lru_cache(maxsize=None)
+def _invoice_list() -> TypeAdapter[list[InvoiceOut]]:
+    return TypeAdapter(list[InvoiceOut])  # built on first use, as the models are
 
 
 class AddressOut(Out):
