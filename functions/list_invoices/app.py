@@ -10,7 +10,8 @@ app = make_app()
 def get_invoices():
     who, params = caller(app), query(app, InvoiceListQuery)
     items, cursor = list_invoices(who, user_id=params.user_id and str(params.user_id), status=params.status,
-                                  limit=params.limit, cursor=params.cursor, render=InvoicePage.items_json)
+                                  limit=params.limit, cursor=params.cursor, render=InvoicePage.items_json,
+                                  shape=InvoicePage.items_shape())
     return json_response(200, InvoicePage.page_json(items, cursor))
 
 

@@ -44,22 +44,27 @@ def token(**claims: Any) -> str:
 
 @pytest.fixture(scope="module")
 def identity_provider():
-    """A real HTTP server publishing one RSA key as a JWKS, as Cognito or Auth0 do; yields (url, private key)."""
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    """A real HTTP server publishing an RSA key (and an EC key the dashboard must not accept) as a JWKS, as Cognito
+    or Auth0 do; /broken answers 200 with a body that is no key set."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    body = json.dumps({"keys": [{**public, "kid": "idp-1", "use": "sig", "alg": "RS256"}]}).encode()
+    ec_public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key()))
+    body = json.dumps({"keys": [{**public, "kid": "idp-1", "use": "sig", "alg": "RS256"},
+                                {**ec_public, "kid": "ec-1", "use": "sig", "alg": "ES256"}]}).encode()
     requests: list[str] = []
 
     class Jwks(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's name
             requests.append(self.path)
+            body_ = b"<html>maintenance</html>" if self.path == "/broken" else body
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(body_)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(body_)
 
         def log_message(self, *args):
             pass
@@ -67,7 +72,7 @@ def identity_provider():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}/.well-known/jwks.json", key=key,
-                          requests=requests)
+                          ec_key=ec_key, broken=f"http://127.0.0.1:{server.server_port}/broken", requests=requests)
     server.shutdown()
     server.server_close()
 
@@ -109,6 +114,9 @@ def hmac_signed_with_public_key(idp) -> str:
     pytest.param(lambda idp: idp_token(idp, aud="another-api"), id="other-audience"),
     pytest.param(lambda idp: idp_token(idp, exp=int(time.time()) - 60), id="expired"),
     pytest.param(lambda idp: hmac_signed_with_public_key(idp), id="public-key-as-hmac-secret"),
+    pytest.param(lambda idp: jwt.encode({"iss": "twinmcp-unit", "aud": "billing", "sub": ME,
+                                         "exp": int(time.time()) + 600}, idp.ec_key, algorithm="ES256",
+                                        headers={"kid": "ec-1"}), id="published-key-of-another-algorithm"),
 ])
 def test_with_a_jwks_url_anything_but_the_providers_valid_token_is_refused(monkeypatch, identity_provider, forged):
     monkeypatch.setenv("JWT_JWKS_URL", identity_provider.url)
@@ -119,5 +127,11 @@ def test_with_a_jwks_url_anything_but_the_providers_valid_token_is_refused(monke
 def test_an_unreachable_identity_provider_is_a_dependency_failure_not_a_sign_in_refusal(monkeypatch,
                                                                                        identity_provider):
     monkeypatch.setenv("JWT_JWKS_URL", f"http://127.0.0.1:{free_port()}/.well-known/jwks.json")
+    with pytest.raises(DependencyUnavailable):
+        verify_token(idp_token(identity_provider))
+
+
+def test_a_key_set_url_that_answers_no_key_set_is_a_dependency_failure(monkeypatch, identity_provider):
+    monkeypatch.setenv("JWT_JWKS_URL", identity_provider.broken)
     with pytest.raises(DependencyUnavailable):
         verify_token(idp_token(identity_provider))

@@ -56,7 +56,9 @@ def test_a_cached_page_is_the_page_from_the_database_audited_on_every_read_and_w
     # Each read is audited with what it found (the page and the one row that tells there is a next page).
     assert _list_reads(db, user)[:3] == [{"status": None, "cursor": None, "count": 2}] * 3
 
-    entry = cache.cache().get(cache._ns(f"invoices:page:v2:{user}:None:1:None"))
+    from billing.api.models import InvoicePage
+
+    entry = cache.cache().get(cache._ns(f"invoices:page:{InvoicePage.items_shape()}:{user}:None:1:None"))
     assert entry is not None  # the rendered page is what is kept
     text = entry.decode()
     assert "Zébulon" not in text and "zebulon" not in text and "enc:v" not in text and "buyer" not in text
@@ -76,3 +78,22 @@ def test_a_write_to_an_invoice_makes_its_customers_cached_pages_stale(make_custo
     assert _list(user)[1]["items"][0]["notes"] == "Payé par virement"
     assert api("GET", "/billing/invoices", "/billing/invoices", claims(ADMIN_ID, admin=True),
                query={"userId": user})[1]["items"][0]["notes"] == "Payé par virement"
+
+
+def test_a_page_rendered_in_another_shape_is_never_served(make_customer):
+    # After a deploy that changes what a page looks like, the new code must not serve the old code's pages.
+    from billing.domain.caller import Caller
+    from billing.services.invoices.query import list_invoices
+
+    user = make_customer(100)
+    assert api("POST", "/billing/invoices", "/billing/invoices", claims(user), body={"period": OCTOBER})[0] == 201
+    me = Caller(user, frozenset({"billing:read"}))
+
+    def listed(shape: str) -> str:
+        return list_invoices(me, user_id=None, status=None, limit=5, cursor=None, shape=shape,
+                             render=lambda rows: json.dumps({"shape": shape, "ids": [r["id"] for r in rows]}))[0]
+
+    old, new = listed("old-shape"), listed("new-shape")
+    assert json.loads(old)["shape"] == "old-shape" and json.loads(new)["shape"] == "new-shape"
+    assert listed("new-shape") == new  # and each shape is cached on its own
+

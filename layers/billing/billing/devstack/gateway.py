@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import logging
 import os
@@ -211,9 +212,15 @@ class Gateway:
         while self.server.socket.fileno() != -1:
             try:
                 request, address = self.server.get_request()
-            except OSError:  # a connection reset before it was accepted; or the socket closed
+            except OSError as exc:  # a connection reset before it was accepted; or the socket closed
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    time.sleep(0.05)  # out of descriptors: let requests in flight finish instead of spinning
                 continue
-            self.server.process_request(request, address)
+            try:
+                self.server.process_request(request, address)  # a thread per connection
+            except Exception:  # noqa: BLE001 - e.g. no thread could start: drop this one, keep accepting
+                self.server.handle_error(request, address)
+                self.server.shutdown_request(request)
 
     def start(self) -> "Gateway":
         self._thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)

@@ -9,6 +9,8 @@ import threading
 import time
 from pathlib import Path
 
+STACK_PID = "BILLING_STACK_PID"  # the stack's pid, given to its children: a child's parent until the stack dies
+
 
 class ChildProcesses:
     """`count` processes running `python -m module *args READY_FILE`; each writes its ready file once it serves.
@@ -27,7 +29,7 @@ class ChildProcesses:
             ready.unlink(missing_ok=True)
             self.processes.append(subprocess.Popen(
                 [sys.executable, "-m", self.module, *self.args, str(ready)],
-                stdin=subprocess.DEVNULL, env=dict(os.environ), pass_fds=self.pass_fds))
+                stdin=subprocess.DEVNULL, env={**os.environ, STACK_PID: str(os.getpid())}, pass_fds=self.pass_fds))
         deadline = time.monotonic() + timeout
         while not all(r.exists() for r in readies):
             dead = [p for p in self.processes if p.poll() is not None]
@@ -67,7 +69,8 @@ def stop_event() -> threading.Event:
 def wait_for_stop(stop: threading.Event) -> None:
     """Returns once stopped, or once the stack that started this process is gone (killed with no time to stop
     its children): a child never outlives its stack."""
-    parent = os.getppid()
-    while not stop.wait(1):
-        if os.getppid() != parent:
-            return
+    # The stack's pid as it started this child, not os.getppid() read now: a stack killed while the child was
+    # still starting has already handed it to init, and the child must notice that too.
+    parent = int(os.environ.get(STACK_PID) or os.getppid())
+    while os.getppid() == parent and not stop.wait(1):
+        pass

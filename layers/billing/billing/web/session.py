@@ -48,10 +48,10 @@ def verify_token(token: str) -> dict[str, Any]:
     try:
         if jwks_url:
             try:
-                key = _jwks(jwks_url).get_signing_key_from_jwt(token).key
-            except jwt.PyJWKClientConnectionError as exc:
-                raise DependencyUnavailable("The identity provider's keys could not be fetched") from exc
-            return jwt.decode(token, key, algorithms=["RS256"], **checks)
+                key = _jwks(jwks_url).get_signing_key_from_jwt(token)
+            except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError, ValueError) as exc:  # unreachable, or no
+                raise DependencyUnavailable("The identity provider's keys could not be fetched") from exc  # key set
+            return jwt.decode(token, key, algorithms=["RS256"], **checks)  # the PyJWK: its own algorithm is checked
         with warnings.catch_warnings():
             # The local stack's documented default secret is short on purpose.
             warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)

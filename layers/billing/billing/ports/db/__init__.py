@@ -184,7 +184,7 @@ class Database:
         except pg8000.exceptions.DatabaseError as exc:
             if self.refresh_url is None or _sqlstate(exc) != INVALID_PASSWORD:
                 raise
-        fresh = self.refresh_url()
+            fresh = self.refresh_url()  # here, so that a failure to read the secret keeps the refusal as its cause
         if not fresh or fresh == url:
             return Connection(**connect_kwargs(url))  # the same refusal, raised as the server words it
         self.url = fresh

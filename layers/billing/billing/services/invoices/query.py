@@ -43,8 +43,10 @@ def get_invoice(caller: Caller, invoice_id: str, *, db: Database | None = None) 
 
 
 def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, limit: int, cursor: str | None,
-                  render: Callable[[list[dict[str, Any]]], str], db: Database | None = None) -> tuple[str, str | None]:
-    """A page, newest first, as `render` serialises its invoice rows, and the next page's cursor.
+                  render: Callable[[list[dict[str, Any]]], str], shape: str,
+                  db: Database | None = None) -> tuple[str, str | None]:
+    """A page, newest first, as `render` serialises its invoice rows, and the next page's cursor. `shape` names
+    what `render` writes (a fingerprint of its schema): pages rendered in another shape are never served.
 
     The rendered page is what is cached, not the rows: a cached page is not decoded and re-modelled on every
     read. The rows' buyers stay sealed: a page shows no buyer (decrypting them was work thrown away), so the
@@ -61,9 +63,8 @@ def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, li
         return f"{json.dumps([len(rows), encode_cursor(shown[-1]) if more and shown else None])}\n{render(shown)}"
 
     # A page is cached with the versions of its scope: any write to the customer's invoices bumps them.
-    # "v2": the entry is the rendered page (it held rows before), so entries of the two shapes never meet.
     ttl = settings().list_cache_seconds
-    key = f"invoices:page:v2:{owner}:{status}:{limit}:{cursor}"
+    key = f"invoices:page:{shape}:{owner}:{status}:{limit}:{cursor}"
     entry = cache.through_versioned((ALL, owner or ALL), key, ttl, page, text=True) if ttl > 0 else page()
     head, _, rendered = entry.partition("\n")
     count, next_cursor = json.loads(head)
