@@ -5,13 +5,8 @@ Each benchmark names its own database (`billing_bench_<name>`), so benchmarks an
 """
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -99,52 +94,14 @@ def database(name: str) -> Iterator[Any]:
 @contextmanager
 def local_stack(name: str, *args: str, timeout: float = 300, **env: str) -> Iterator[dict[str, Any]]:
     """`billing stack --no-seed` in a subprocess on free ports with its own database (`database_name`)
-    (recreated), as `make run` starts it. Yields the ready info (`gateway`, tokens, ...) plus `process` and
+    (recreated), as `make run` starts it. Yields the ready info (`baseUrl`, tokens, ...) plus `process` and
     `logPath`; stops it with SIGINT as Ctrl-C would. `args` go to `billing stack`; `env` to its environment."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
-    ready = workdir / "ready.json"
-    child_env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT_URL", "SMTP_PORT", "JWT_JWKS_URL")}
+    from billing.devstack.launch import stack_process
+
     # The stack uses the servers this run found or started (DATABASE_URL, REDIS_URL): never a pair of its own,
     # which would also stop or reap the ones a test session handed over.
-    child_env.update(PYTHONUNBUFFERED="1", STACK_LOG_LEVEL="WARNING", POWERTOOLS_LOG_LEVEL="WARNING",
-                     BILLING_OWN_SERVICES="0", **env)
-    log_path = workdir / "stack.log"
-    process = _start(name, child_env, ready, log_path, args, timeout)
-    try:
-        info = json.loads(ready.read_text())
-        info.update(process=process, logPath=str(log_path))
+    with stack_process(ROOT, database_name(name), Path(tempfile.mkdtemp(prefix=f"bench-{name}-")), "--no-seed",
+                       *args, timeout=timeout, log=lambda message: log(f"  {name}: {message}"),
+                       **{"STACK_LOG_LEVEL": "WARNING", "POWERTOOLS_LOG_LEVEL": "WARNING",
+                          "BILLING_OWN_SERVICES": "0", **env}) as info:
         yield info
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _start(name: str, env: dict[str, str], ready: Path, log_path: Path, args: tuple[str, ...],
-           timeout: float, attempts: int = 3) -> subprocess.Popen[bytes]:
-    """Start the stack and wait for its ready file. A port picked free can be taken before the stack binds it
-    (an outgoing connection's ephemeral port): then it starts again on other ports."""
-    from billing.devstack.services import free_port
-
-    for attempt in range(1, attempts + 1):
-        command = [sys.executable, "-m", "billing.cli", "stack", "--port", str(free_port()),
-                   "--s3-port", str(free_port()), "--smtp-port", str(free_port()),
-                   "--database", database_name(name), "--no-seed", "--ready-file", str(ready), *args]
-        with open(log_path, "w") as out:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if ready.exists():
-            return process
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        text = log_path.read_text(errors="replace")
-        if "Address already in use" not in text or attempt == attempts:
-            raise RuntimeError(f"the local stack did not start:\n{text[-4000:]}")
-        log(f"  {name}: a port was taken before the stack bound it; starting again on other ports")
-    raise AssertionError("unreachable")

@@ -5,6 +5,7 @@ import email
 import hashlib
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
@@ -66,22 +67,15 @@ def test_second_generation_for_same_period_raises_invoice_exists_with_its_id(mak
 
 def test_concurrent_generations_for_same_period_make_one_invoice(make_customer, db):
     user = make_customer(1_000)
-    outcomes: list[str] = []
 
-    def attempt():
+    def attempt(_: int) -> str:
         try:
-            outcomes.append(generate_invoice(user, OCTOBER, today=ISSUED)["id"])
+            return generate_invoice(user, OCTOBER, today=ISSUED)["id"]
         except InvoiceExists as exc:
-            outcomes.append(f"exists:{exc.invoice_id}")
-        except Exception as exc:  # noqa: BLE001 - any other answer is a failure of this test, not of its thread
-            outcomes.append(f"error:{exc!r}")
+            return f"exists:{exc.invoice_id}"
 
-    threads = [threading.Thread(target=attempt) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(outcomes) == 4 and not [o for o in outcomes if o.startswith("error:")], outcomes
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(attempt, range(4)))  # any other exception is raised here
     created = [o for o in outcomes if not o.startswith("exists:")]
     assert len(created) == 1
     assert all(o == f"exists:{created[0]}" for o in outcomes if o.startswith("exists:"))
@@ -131,21 +125,14 @@ def test_twenty_racing_finalizations_get_twenty_consecutive_numbers(make_custome
     for _ in range(20):
         user = make_customer(100)
         drafts.append(generate_invoice(user, OCTOBER, finalize=False, today=ISSUED)["id"])
-    results: list[str] = []
     barrier = threading.Barrier(20)
 
-    def finalize(invoice_id: str):
+    def finalize(invoice_id: str) -> str:
         barrier.wait()
-        try:
-            results.append(issue_invoice(invoice_id, today=year_day, db=db)["number"])
-        except Exception as exc:  # noqa: BLE001 - shown by the assertion below
-            results.append(f"error:{exc!r}")
+        return issue_invoice(invoice_id, today=year_day, db=db)["number"]
 
-    threads = [threading.Thread(target=finalize, args=(d,)) for d in drafts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(finalize, drafts))  # an exception in any thread is raised here
     assert sorted(results) == [f"INV-2031-{n:06d}" for n in range(1, 21)]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 
 import pytest
@@ -111,30 +112,21 @@ def test_every_customers_usage_for_a_month_comes_from_the_roll_up(make_customer,
 
 def test_concurrent_batches_of_the_same_customers_and_days_do_not_deadlock(make_customer, db, rollups):
     import random
-    import threading
 
     from billing.services.usage.ingest import ingest_usage
 
     users = [make_customer() for _ in range(10)]
     pairs = [(u, datetime(2026, m, d, 12, tzinfo=timezone.utc)) for u in users for m in (10, 11) for d in range(1, 16)]
-    failures: list[BaseException] = []
 
     def client(n: int) -> None:
         rng = random.Random(n)
-        try:
-            for batch in range(6):  # a different subset each time: the roll-up rows come in another hash order
-                events = [UsageEvent(f"{u}-c{n}-{batch}-{i}", u, day, 1)
-                          for i, (u, day) in enumerate(rng.sample(pairs, 200))]
-                ingest_usage(events, db=db)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
+        for batch in range(6):  # a different subset each time: the roll-up rows come in another hash order
+            events = [UsageEvent(f"{u}-c{n}-{batch}-{i}", u, day, 1)
+                      for i, (u, day) in enumerate(rng.sample(pairs, 200))]
+            ingest_usage(events, db=db)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(client, range(6)))  # a client's exception (a deadlock) is raised here
     with db.transaction() as tx:
         assert sum(usage.requests_in(tx, u, date(2026, 10, 1), date(2026, 11, 30)) for u in users) == 6 * 6 * 200
     held = rollups(users)
@@ -145,7 +137,6 @@ def test_files_and_batches_re_sent_concurrently_are_counted_once_without_deadloc
     """Overlapping event ids in different orders, by both paths at once: each waits for the other's ids, and
     every event, day and month is counted once."""
     import random
-    import threading
 
     from billing.services.usage.ingest import ingest_usage
 
@@ -153,29 +144,21 @@ def test_files_and_batches_re_sent_concurrently_are_counted_once_without_deadloc
     events = [UsageEvent(f"{users[i % 5]}-o{i}", users[i % 5],
                          datetime(2026, 10 + i % 2, 1 + i % 28, i % 24, tzinfo=timezone.utc), 1 + i % 3)
               for i in range(3000)]
-    failures: list[BaseException] = []
-    sent: list[list[UsageEvent]] = [[] for _ in range(6)]
 
-    def client(n: int) -> None:
-        rng = random.Random(n)
-        try:
-            for _ in range(3):
-                mine = rng.sample(events, 1500)  # another order, half the events, each time
-                if n % 2:
-                    mine = mine[:1000]
-                    ingest_usage(mine, db=db)
-                else:
-                    ingest_bulk(mine, chunk_events=500, db=db)
-                sent[n] += mine
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
+    def client(n: int) -> list[UsageEvent]:
+        rng, sent = random.Random(n), []
+        for _ in range(3):
+            mine = rng.sample(events, 1500)  # another order, half the events, each time
+            if n % 2:
+                mine = mine[:1000]
+                ingest_usage(mine, db=db)
+            else:
+                ingest_bulk(mine, chunk_events=500, db=db)
+            sent += mine
+        return sent
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    with ThreadPoolExecutor(6) as pool:
+        sent = list(pool.map(client, range(6)))  # a client's exception (a deadlock) is raised here
     held = rollups(users)
     assert held["daily"][0] == held["daily"][1] and held["monthly"][0] == held["monthly"][1]
     recorded = {e.event_id: e.requests for batch in sent for e in batch}
