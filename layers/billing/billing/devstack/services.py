@@ -42,6 +42,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pg8000.native
 
+from billing.ports.db import sqlstate
+
 __all__ = ["Services", "ensure_services", "recreate_database", "free_port"]
 
 Log = Callable[[str], object]
@@ -211,17 +213,12 @@ def _ensure_database(admin_url: str, name: str) -> bool:
         try:
             conn.run(_create_database_sql(name))
         except pg8000.native.DatabaseError as exc:
-            if _sqlstate(exc) == "42P04":  # created concurrently by someone else
+            if sqlstate(exc) == "42P04":  # created concurrently by someone else
                 return False
             raise
         return True
     finally:
         conn.close()
-
-
-def _sqlstate(exc: Exception) -> str | None:
-    arg = exc.args[0] if exc.args else None
-    return arg.get("C") if isinstance(arg, dict) else None
 
 
 def _redact(url: str) -> str:

@@ -126,33 +126,21 @@ def through(key: str | None, ttl: int, produce: Callable[[], Any]) -> Any:
     return value
 
 
-def through_versioned(scopes: tuple[str, ...], key: str, ttl: int, produce: Callable[[], Any], *,
-                      text: bool = False) -> Any:
-    """Like `through`, for an entry that a `bump` of any of `scopes` makes stale: the entry keeps the versions
-    it was produced under, and comes back with the current ones in one round trip (one MGET).
-
-    `text`: produce() returns a str, kept and given back as it is, after a line with its versions: no JSON to
-    decode on a hit (a serialised response, for instance)."""
+def through_versioned(scopes: tuple[str, ...], key: str, ttl: int, produce: Callable[[], str]) -> str:
+    """Like `through`, for a text (a serialised response, say) that a `bump` of any of `scopes` makes stale: kept
+    as it is after a line with the versions it was produced under, and read back with the current versions in
+    one round trip (one MGET); no JSON to decode on a hit."""
     try:
         *found, raw = cache().mget([*(_ns(f"ver:{s}") for s in scopes), _ns(key)])  # one command, no pipeline
     except _redis().RedisError as exc:
         _down(exc)
         return produce()
-    current = [int(v or 0) for v in found]
-    if raw is not None:
-        if text:
-            head = f"{json.dumps(current)}\n".encode()
-            if raw.startswith(head):
-                return raw[len(head):].decode()
-        else:
-            entry = json.loads(raw, object_hook=_decode)
-            if entry["versions"] == current:
-                return entry["value"]
+    head = f"{json.dumps([int(v or 0) for v in found])}\n"
+    if raw is not None and raw.startswith(head.encode()):
+        return raw[len(head):].decode()
     value = produce()  # read after the versions: a write that lands meanwhile bumps them past this entry
     try:
-        stored = (f"{json.dumps(current)}\n{value}" if text else
-                  json.dumps({"versions": current, "value": value}, default=_encode))
-        cache().set(_ns(key), stored, ex=ttl)
+        cache().set(_ns(key), head + value, ex=ttl)
     except _redis().RedisError as exc:
         _down(exc)
     return value

@@ -146,24 +146,6 @@ class Tx:
         self.con.run(f"RELEASE SAVEPOINT {name}")
 
 
-class _LazyTx(Tx):
-    """A Tx whose transaction begins on its first statement."""
-
-    def __init__(self, begin: Callable[[], pg8000.native.Connection]) -> None:  # no Tx.__init__: no connection yet
-        self._begin = begin
-        self._con: pg8000.native.Connection | None = None
-
-    @property
-    def idle(self) -> bool:
-        return self._con is None
-
-    @property
-    def con(self) -> pg8000.native.Connection:  # type: ignore[override]
-        if self._con is None:
-            self._con = self._begin()
-        return self._con
-
-
 class Database:
     """A LIFO pool of pg8000 connections (one in a Lambda container, one per thread on the local gateway: keep
     enough idle for its concurrent requests, since a new pg8000 connection costs an SSL context and a backend)."""
@@ -178,15 +160,14 @@ class Database:
         self._lock = threading.Lock()
 
     def connect(self) -> pg8000.native.Connection:
-        url = self.url
         try:
-            return Connection(**connect_kwargs(url))
+            return Connection(**connect_kwargs(self.url))
         except pg8000.exceptions.DatabaseError as exc:
-            if self.refresh_url is None or _sqlstate(exc) != INVALID_PASSWORD:
+            if self.refresh_url is None or sqlstate(exc) != INVALID_PASSWORD:
                 raise
             fresh = self.refresh_url()  # here, so that a failure to read the secret keeps the refusal as its cause
-        if not fresh or fresh == url:
-            return Connection(**connect_kwargs(url))  # the same refusal, raised as the server words it
+            if not fresh or fresh == self.url:
+                raise
         self.url = fresh
         return Connection(**connect_kwargs(fresh))
 
@@ -204,59 +185,56 @@ class Database:
         _close_quietly(con)
 
     @contextmanager
-    def transaction(self, *, lazy: bool = False) -> Iterator[Tx]:
-        """`lazy`: begin only when a statement runs (code that usually needs no query, such as decrypting
-        with cached data keys, then costs no round trip)."""
-        tx = _LazyTx(self._begin) if lazy else Tx(self._begin())
+    def transaction(self) -> Iterator[Tx]:
+        tx = Tx(self._begin())
         try:
             yield tx
         except BaseException:
-            if isinstance(tx, _LazyTx) and tx.idle:
-                raise
-            con = tx.con
             try:
-                con.run("ROLLBACK")
+                tx.con.run("ROLLBACK")
             except Exception:  # noqa: BLE001 - the connection is unusable: drop it, keep the first error
-                _close_quietly(con)
+                _close_quietly(tx.con)
             else:
-                self._release(con)
+                self._release(tx.con)
             raise
-        if isinstance(tx, _LazyTx) and tx.idle:
-            return
-        con = tx.con
         try:
-            con.run("COMMIT")
+            tx.con.run("COMMIT")
         except BaseException:
-            _close_quietly(con)  # closing ends the server's transaction; never pool a half-committed one
+            _close_quietly(tx.con)  # closing ends the server's transaction; never pool a half-committed one
             raise
-        self._release(con)
+        self._release(tx.con)
 
     def run_alone(self, sql: str, **params: Any) -> Any:
         """One statement outside a transaction block, so it commits on its own; its first value. For a single
         write that must not hold its locks while the client sends a COMMIT (an audited read)."""
+        con, rows = self._first(sql, **params)
+        self._release(con)
+        return rows[0][0] if rows else None
+
+    def _begin(self) -> pg8000.native.Connection:
+        return self._first("START TRANSACTION")[0]
+
+    def _first(self, sql: str, **params: Any) -> tuple[pg8000.native.Connection, Any]:
+        """A pooled connection and the rows of its first statement. The connection may have been dropped while
+        the container slept (RDS Proxy closes clients idle for 15 minutes): then the statement runs once more,
+        on a new connection."""
         con = self._acquire()
         try:
-            rows = con.run(sql, **params)
+            return con, self._run_or_give_back(con, sql, params)
+        except (pg8000.exceptions.InterfaceError, OSError):
+            pass
+        con = self.connect()
+        return con, self._run_or_give_back(con, sql, params)
+
+    def _run_or_give_back(self, con: pg8000.native.Connection, sql: str, params: dict[str, Any]) -> Any:
+        try:
+            return con.run(sql, **params)
         except pg8000.exceptions.DatabaseError:
             self._release(con)  # the server answered and no transaction is left open
             raise
         except BaseException:
             _close_quietly(con)
             raise
-        self._release(con)
-        return rows[0][0] if rows else None
-
-    def _begin(self) -> pg8000.native.Connection:
-        # A pooled connection may have been dropped while the container slept: reconnect once.
-        con = self._acquire()
-        try:
-            con.run("START TRANSACTION")
-            return con
-        except (pg8000.exceptions.InterfaceError, OSError):
-            _close_quietly(con)
-        con = self.connect()
-        con.run("START TRANSACTION")
-        return con
 
     def close(self) -> None:
         with self._lock:
@@ -272,14 +250,15 @@ def _close_quietly(con: pg8000.native.Connection) -> None:
         pass
 
 
-def _sqlstate(exc: BaseException) -> str:
+def sqlstate(exc: BaseException) -> str:
+    """The SQLSTATE of a pg8000 error (empty when it carries none)."""
     info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
     return str(info.get("C", ""))
 
 
 def violates(exc: BaseException, constraint: str | None = None) -> bool:
     """True for an integrity violation (unique, exclusion, foreign key...) of `constraint`, or of any."""
-    if not isinstance(exc, pg8000.exceptions.DatabaseError) or not _sqlstate(exc).startswith(INTEGRITY_VIOLATION_CLASS):
+    if not isinstance(exc, pg8000.exceptions.DatabaseError) or not sqlstate(exc).startswith(INTEGRITY_VIOLATION_CLASS):
         return False
     return constraint is None or exc.args[0].get("n") == constraint
 

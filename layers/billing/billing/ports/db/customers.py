@@ -46,12 +46,6 @@ def get_profile(tx: Tx, user_id: str) -> dict[str, Any] | None:
                     for k, v in row.items()}
 
 
-
-def existing_user_ids(tx: Tx, user_ids: list[str]) -> set[str]:
-    rows = tx.con.run("SELECT id::text FROM users WHERE id = ANY(CAST(:ids AS uuid[]))", ids=user_ids)
-    return {row[0] for row in rows}
-
-
 SEGMENT_COLUMNS = ("id::text AS id, plan_code, interval::text AS interval, status::text AS status, started_on,"
                    " ended_on, auto_renew")
 

@@ -60,25 +60,8 @@ def insert_items(tx: Tx, invoice_id: str, items: list[dict[str, Any]]) -> None:
     )
 
 
-def live_invoice_for_period(tx: Tx, user_id: str, start: date, end: date) -> str | None:
-    return tx.value(
-        "SELECT id::text FROM invoices WHERE user_id = CAST(:u AS uuid) AND period_start = :s AND period_end = :e"
-        " AND status <> 'CANCELLED'",
-        u=user_id, s=start, e=end,
-    )
-
-
-def live_invoice_overlapping(tx: Tx, user_id: str, start: date, end: date) -> str | None:
-    return tx.value(
-        "SELECT id::text FROM invoices WHERE user_id = CAST(:u AS uuid) AND status <> 'CANCELLED'"
-        " AND daterange(period_start, period_end, '[]') && daterange(:s, :e, '[]') LIMIT 1",
-        u=user_id, s=start, e=end,
-    )
-
-
 def live_invoice_near(tx: Tx, user_id: str, start: date, end: date) -> tuple[str, bool] | None:
-    """The live invoice for exactly this period (id, True), else one overlapping it (id, False): one query
-    for what `live_invoice_for_period` then `live_invoice_overlapping` answer."""
+    """The live invoice for exactly this period (id, True), else one overlapping it (id, False), else None."""
     row = tx.one(
         "SELECT id::text AS id, (period_start = :s AND period_end = :e) AS exact FROM invoices"
         " WHERE user_id = CAST(:u AS uuid) AND status <> 'CANCELLED'"

@@ -9,7 +9,7 @@ from typing import Iterable
 
 import pg8000.exceptions
 
-from . import Tx
+from . import Tx, sqlstate
 
 DATA_EXCEPTION_CLASSES = ("22", "23")  # SQLSTATE: a value COPY could not read, a check it failed
 
@@ -120,9 +120,9 @@ def stage(tx: Tx, csv_blocks: Iterable[bytes]) -> int:
     try:
         tx.con.run(COPY_SQL, stream=csv_blocks)
     except pg8000.exceptions.DatabaseError as exc:
-        info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-        if not str(info.get("C", "")).startswith(DATA_EXCEPTION_CLASSES):
+        if not sqlstate(exc).startswith(DATA_EXCEPTION_CLASSES):
             raise
+        info = exc.args[0]
         # The server names the line only in its context text ("COPY usage_staging, line 3, column ...").
         where = re.search(r"COPY usage_staging, line (\d+)", str(info.get("W", "")))
         raise RejectedRow(int(where.group(1)) if where else 0, str(info.get("M", "invalid row"))) from None

@@ -82,10 +82,8 @@ def _insert_draft(tx: Tx, user_id: str, period: Period, send_requested: bool, cf
     except Exception as exc:
         if violates(exc, "invoices_one_per_period") or violates(exc, "invoices_no_overlap"):
             # A concurrent request won the race for this period (or an overlapping one).
-            exact = invoices.live_invoice_for_period(tx, user_id, period.start, period.end)
-            if exact:
-                raise InvoiceExists(exact) from None
-            raise PeriodOverlap(invoices.live_invoice_overlapping(tx, user_id, period.start, period.end)) from None
+            winner, exact = invoices.live_invoice_near(tx, user_id, period.start, period.end)
+            raise (InvoiceExists(winner) if exact else PeriodOverlap(winner)) from None
         raise
     audit.record(tx, "invoice.created", "invoice", invoice_id, user_id=user_id, period_start=period.start,
                  period_end=period.end, total=sums.total.minor)

@@ -65,7 +65,7 @@ def list_invoices(caller: Caller, *, user_id: str | None, status: str | None, li
     # A page is cached with the versions of its scope: any write to the customer's invoices bumps them.
     ttl = settings().list_cache_seconds
     key = f"invoices:page:{shape}:{owner}:{status}:{limit}:{cursor}"
-    entry = cache.through_versioned((ALL, owner or ALL), key, ttl, page, text=True) if ttl > 0 else page()
+    entry = cache.through_versioned((ALL, owner or ALL), key, ttl, page) if ttl > 0 else page()
     head, _, rendered = entry.partition("\n")
     count, next_cursor = json.loads(head)
     # Every read is audited, cached or not.
