@@ -3,9 +3,14 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import pwd
+import shutil
+import tempfile
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_ID = "00000000-0000-4000-8000-00000000ad01"
@@ -88,3 +93,40 @@ def process_running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state not in ("Z", "X")
+
+
+class Undo(Exception):
+    """Raised inside `with db.transaction()` (and expected with pytest.raises) to roll a test's changes back."""
+
+
+@contextmanager
+def throwaway_postgres(*initdb_args: str, files: dict[str, bytes] | None = None, options: str = "") -> Iterator[int]:
+    """A PostgreSQL cluster of its own on a free port, for what the shared servers are not (they trust everyone
+    and speak no TLS): `initdb_args` (auth, a password file), `files` written beside its data directory (certs,
+    keys: name -> content, readable by the server only), `options` for the server (`{dir}` is that directory).
+    Yields its port; stopped and removed at the end."""
+    from billing.devstack.services import _find_pg_bindir, _pg_os_user, _run, free_port
+
+    bindir, _ = _find_pg_bindir(None, lambda _msg: None)
+    user = _pg_os_user(lambda _msg: None)  # PostgreSQL refuses to run as root
+    base = Path(tempfile.mkdtemp(prefix="billing-pg-"))
+    for name, content in (files or {}).items():
+        (base / name).write_bytes(content)
+        (base / name).chmod(0o600)
+    if user is not None:
+        account = pwd.getpwnam(user)
+        for path in (base, *base.iterdir()):
+            os.chown(path, account.pw_uid, account.pw_gid)
+    port = free_port()
+    data = base / "data"
+    _run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--no-sync",
+          *(arg.format(dir=base) for arg in initdb_args)], user=user, timeout=180)
+    opts = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c fsync=off "
+            + options.format(dir=base))
+    _run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-o", opts, "-w", "start"],
+         user=user, timeout=120)
+    try:
+        yield port
+    finally:
+        _run([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], user=user, check=False)
+        shutil.rmtree(base, ignore_errors=True)

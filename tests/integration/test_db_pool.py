@@ -1,11 +1,19 @@
 """The connection pool against the real server: broken connections are dropped, never pooled."""
 from __future__ import annotations
 
+import ssl
+from datetime import datetime, timedelta, timezone
+
 import pg8000.exceptions
 import pg8000.native
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from billing.ports.db import Database, connect_kwargs
+from tests.support import throwaway_postgres
 
 
 def _kill(url: str, pid: int) -> None:
@@ -71,27 +79,72 @@ def test_a_read_appended_alone_commits_by_itself_and_a_failed_one_leaves_the_con
         db.close()
 
 
-def test_sslmode_require_gets_tls_or_refuses_to_connect_in_clear(infra):
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    """A PostgreSQL speaking TLS (the shared ones do not) with a certificate for `localhost` signed by a CA of
+    this test; yields (port, the CA's PEM file)."""
+    ca_key, server_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(2))
+    now = datetime.now(timezone.utc)
+
+    def certificate(subject: str, key, signer, extension) -> x509.Certificate:
+        return (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name("test CA"))
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+                .add_extension(extension, critical=False).sign(signer, hashes.SHA256()))
+
+    ca = certificate("test CA", ca_key, ca_key, x509.BasicConstraints(ca=True, path_length=None))
+    server = certificate("localhost", server_key, ca_key, x509.SubjectAlternativeName([x509.DNSName("localhost")]))
+    pem = serialization.Encoding.PEM
+    key_pem = server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    ca_file = tmp_path_factory.mktemp("tls") / "ca.pem"
+    ca_file.write_bytes(ca.public_bytes(pem))
+    with throwaway_postgres("-A", "trust", files={"server.crt": server.public_bytes(pem), "server.key": key_pem},
+                            options="-c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key"
+                            ) as port:
+        yield port, ca_file
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _uses_tls(url: str) -> bool:
+    db = Database(url)
+    try:
+        return db.run_alone("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+    finally:
+        db.close()
+
+
+def test_each_sslmode_connects_as_libpq_would(tls_server):
+    port, ca = tls_server
+    assert _uses_tls(f"postgresql://postgres@127.0.0.1:{port}/postgres") is True  # prefer, the default
+    assert _uses_tls(f"postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=require") is True
+    assert _uses_tls(f"postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=disable") is False
+    assert _uses_tls(f"postgresql://postgres@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={ca}") is True
+    assert _uses_tls(f"postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=verify-ca&sslrootcert={ca}") is True
+
+
+@pytest.mark.parametrize("url", [
+    pytest.param("postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=verify-full&sslrootcert={ca}",
+                 id="verify-full-another-name"),
+    pytest.param("postgresql://postgres@localhost:{port}/postgres?sslmode=verify-full", id="verify-full-unknown-ca"),
+    pytest.param("postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=verify-ca", id="verify-ca-unknown-ca"),
+])
+def test_a_certificate_that_does_not_check_out_is_refused(tls_server, url):
+    port, ca = tls_server
+    with pytest.raises(ssl.SSLCertVerificationError):
+        _uses_tls(url.format(port=port, ca=ca))
+
+
+def test_sslmode_require_refuses_a_server_without_tls(infra):
     admin = Database(infra.database_url)
-    server_tls = admin.run_alone("SHOW ssl") == "on"
+    speaks_tls = admin.run_alone("SHOW ssl") == "on"
     admin.close()
-    strict = Database(_with_query(infra.database_url, "sslmode=require"))
-    if server_tls:
-        assert strict.run_alone("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") is True
-    else:
-        with pytest.raises(pg8000.exceptions.InterfaceError, match="refuses SSL"):
-            strict.run_alone("SELECT 1")
-    strict.close()
-
-
-def test_sslmode_disable_connects_in_clear(infra):
-    db = Database(_with_query(infra.database_url, "sslmode=disable"))
-    assert db.run_alone("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") is False
-    db.close()
-
-
-def _with_query(url: str, query: str) -> str:
-    return url + ("&" if "?" in url else "?") + query
+    if speaks_tls:
+        pytest.skip("this PostgreSQL speaks TLS")
+    with pytest.raises(pg8000.exceptions.InterfaceError, match="refuses SSL"):
+        _uses_tls(infra.database_url + ("&" if "?" in infra.database_url else "?") + "sslmode=require")
 
 
 def test_a_statement_text_is_converted_once_and_each_run_gets_its_own_values(infra):

@@ -2,11 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import pwd
-import shutil
-import tempfile
-from pathlib import Path
 
 import boto3
 import pg8000.exceptions
@@ -17,6 +12,7 @@ from billing.devstack.services import free_port
 from billing.domain.errors import DependencyUnavailable
 from billing.ports.db import Database, connect_kwargs
 from billing.ports.secrets import database_url_from_secret, refreshed_database_url_from_secret, secret_database_url
+from tests.support import throwaway_postgres
 
 SECRET = {"engine": "postgres", "username": "billing_app", "password": "s3cr:et/@", "host": "db.internal",
           "port": 5432, "dbname": "billing"}
@@ -74,27 +70,9 @@ def test_unknown_secret_is_a_dependency_failure(secrets, monkeypatch):
 
 @pytest.fixture(scope="module")
 def password_server():
-    """A throwaway PostgreSQL that checks passwords (scram-sha-256), where the shared ones trust everyone; its
-    superuser `postgres` starts with the password `before`."""
-    from billing.devstack.services import _find_pg_bindir, _pg_os_user, _run
-
-    bindir, _ = _find_pg_bindir(None, lambda _msg: None)
-    user = _pg_os_user(lambda _msg: None)
-    base = Path(tempfile.mkdtemp(prefix="billing-pw-"))
-    (base / "pw").write_text("before\n")
-    if user is not None:  # PostgreSQL refuses to run as root
-        account = pwd.getpwnam(user)
-        for path in (base, base / "pw"):
-            os.chown(path, account.pw_uid, account.pw_gid)
-    port = free_port()
-    _run([str(bindir / "initdb"), "-D", str(base / "data"), "-U", "postgres", "-A", "scram-sha-256",
-          "--pwfile", str(base / "pw"), "--no-sync"], user=user, timeout=180)
-    opts = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c fsync=off"
-    _run([str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"), "-o", opts, "-w", "start"],
-         user=user, timeout=120)
-    yield port
-    _run([str(bindir / "pg_ctl"), "-D", str(base / "data"), "-m", "immediate", "stop"], user=user, check=False)
-    shutil.rmtree(base, ignore_errors=True)
+    """A PostgreSQL that checks passwords (scram-sha-256); its superuser `postgres` starts with `before`."""
+    with throwaway_postgres("-A", "scram-sha-256", "--pwfile", "{dir}/pw", files={"pw": b"before\n"}) as port:
+        yield port
 
 
 def test_a_rotated_password_is_read_again_from_the_secret_without_a_cold_start(secrets, monkeypatch, password_server):
