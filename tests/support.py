@@ -7,6 +7,7 @@ import os
 import pwd
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -93,6 +94,14 @@ def process_running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state not in ("Z", "X")
+
+
+def processes_gone(pids: list[int], timeout: float = 30) -> bool:
+    """Waits up to `timeout` seconds for every pid to exit; whether they all did."""
+    deadline = time.monotonic() + timeout
+    while any(process_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not any(process_running(pid) for pid in pids)
 
 
 class Undo(Exception):

@@ -3,17 +3,9 @@ from __future__ import annotations
 
 import http.client
 import signal
-import time
 
 from tests.e2e.conftest import local_stack
-from tests.support import process_running
-
-
-def _gone(pids: list[int], timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while any(process_running(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return not any(process_running(pid) for pid in pids)
+from tests.support import process_running, processes_gone
 
 
 def _serving_pids(info: dict, connections: int = 8) -> tuple[set[int], list[int]]:
@@ -45,7 +37,7 @@ def test_two_gateway_processes_both_serve_and_stop_with_the_stack(infra, tmp_pat
         assert pids == set(gateways)
         children = gateways + info["workerPids"]
     assert info["process"].returncode == 0
-    assert _gone(children), [pid for pid in children if process_running(pid)]
+    assert processes_gone(children), [pid for pid in children if process_running(pid)]
 
 
 def test_gateway_processes_exit_when_the_stack_is_killed(infra, tmp_path):
@@ -54,7 +46,7 @@ def test_gateway_processes_exit_when_the_stack_is_killed(infra, tmp_path):
         children = info["gatewayPids"] + info["workerPids"]
         info["process"].send_signal(signal.SIGKILL)
         info["process"].wait()
-        assert _gone(children, timeout=60), [pid for pid in children if process_running(pid)]
+        assert processes_gone(children, timeout=60), [pid for pid in children if process_running(pid)]
 
 
 def test_one_process_mode_serves_from_the_stack_process(infra, tmp_path):
