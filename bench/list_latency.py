@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from .measure import figure, log
+from .measure import figure, log, process_cpu
 from .stack import local_stack
 
 CONCURRENCY = 16
@@ -82,18 +82,9 @@ def _summary(runs: list[dict[str, float]]) -> dict[str, Any]:
     return {k: sorted(r[k] for r in runs)[len(runs) // 2] for k in keys} | {"rounds": runs}
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux), 0 elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _stack_cpu_seconds(info: dict[str, Any]) -> float:
     """The stack process's CPU plus its gateway processes' (`--gateway-processes`)."""
-    return sum(_cpu_seconds(pid) for pid in [info["pid"], *info.get("gatewayPids", [])])
+    return sum(process_cpu(pid) for pid in [info["pid"], *info.get("gatewayPids", [])])
 
 
 def _ab(ab: str, info: dict[str, Any], path: str, requests: int) -> dict[str, float]:

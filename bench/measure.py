@@ -83,6 +83,16 @@ def figure(name: str, unit: str, samples: list[float], baseline_what: str, basel
     }
 
 
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 once it is gone, or elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def log(message: str) -> None:
     """Progress goes to stderr: stdout carries the JSON document only."""
     print(message, file=sys.stderr, flush=True)

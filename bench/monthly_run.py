@@ -13,10 +13,12 @@ import os
 import random
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Iterator
+from unittest.mock import patch
 
-from .measure import clock, log, rate
+from .measure import clock, log, process_cpu, rate
 from .stack import local_stack, reset_clients
 
 CUSTOMERS, SMOKE_CUSTOMERS = 2000, 10
@@ -25,9 +27,15 @@ TARGET = 20.0  # invoices/s with 2 workers on 2 cores
 PLANS = [("FREE", 1_500), ("BASIC", 25_000), ("PREMIUM", 140_000), ("ENTERPRISE", 2_600_000)]
 
 
-def _use_stack_env(info: dict[str, Any]) -> None:
-    os.environ.update(info["env"], POWERTOOLS_LOG_LEVEL="WARNING")  # stdout carries the JSON document only
-    reset_clients()  # the previous repetition's pool, SQS client and data keys
+@contextmanager
+def _stack_env(info: dict[str, Any]) -> Iterator[None]:
+    """This process talks to the stack as its functions do (its database, queues, S3), until the end."""
+    with patch.dict(os.environ, info["env"], POWERTOOLS_LOG_LEVEL="WARNING"):  # stdout: the JSON document only
+        reset_clients()  # the previous repetition's pool, SQS client and data keys
+        try:
+            yield
+        finally:
+            reset_clients()
 
 
 def seed(count: int, period, rng: random.Random) -> list[str]:
@@ -107,27 +115,6 @@ def _drained() -> bool:
     return True
 
 
-def _cpu(pid: int) -> float:
-    """User + system CPU seconds of a process so far (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as handle:
-                found += [int(c) for c in handle.read().split()]
-    except OSError:
-        pass
-    return found
-
-
 def _machine_busy() -> float:
     """CPU seconds the whole machine spent busy so far (all cores; /proc/stat)."""
     with open("/proc/stat", encoding="ascii") as handle:
@@ -137,8 +124,9 @@ def _machine_busy() -> float:
 
 
 def _processes(info: dict[str, Any]) -> dict[str, list[int]]:
-    """Who does the work, by group: the worker processes, the stack's own process (gateway, moto's S3 and SQS,
-    the SMTP sink), this database's PostgreSQL backends and the Redis server."""
+    """Who does the work, by group: the worker processes, the stack's own process (moto's S3 and SQS, the SMTP
+    sink, the S3-event dispatcher) with its gateway processes (idle here), this database's PostgreSQL backends
+    and the Redis server."""
     from billing.ports.cache import cache
     from billing.ports.db import database
 
@@ -149,11 +137,12 @@ def _processes(info: dict[str, Any]) -> dict[str, list[int]]:
         redis = [int(cache().info("server")["process_id"])]
     except Exception:  # noqa: BLE001 - a remote Redis: not counted
         redis = []
-    return {"workers": _children(info["pid"]), "stack": [info["pid"]], "postgresql": backends, "redis": redis}
+    return {"workers": info["workerPids"], "stack": [info["pid"], *info["gatewayPids"]], "postgresql": backends,
+            "redis": redis}
 
 
 def _cpu_by_group(before: dict[str, float], groups: dict[str, list[int]]) -> dict[str, float]:
-    return {name: sum(_cpu(pid) - before.get(pid, 0.0) for pid in pids) for name, pids in groups.items()}
+    return {name: sum(process_cpu(pid) - before.get(pid, 0.0) for pid in pids) for name, pids in groups.items()}
 
 
 def one_run(workers: int, customers: int, rng: random.Random, timeout: float) -> dict[str, Any]:
@@ -163,12 +152,11 @@ def one_run(workers: int, customers: int, rng: random.Random, timeout: float) ->
     from .measure import ROOT
 
     period = Period.previous_month(date.today())
-    with local_stack("monthly_run", "--workers", str(workers)) as info:
-        _use_stack_env(info)
+    with local_stack("monthly_run", "--workers", str(workers)) as info, _stack_env(info):
         seed(customers, period, rng)
         fired = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), timezone.utc) + timedelta(hours=2)
         groups = _processes(info)
-        cpu_before = {pid: _cpu(pid) for pids in groups.values() for pid in pids}
+        cpu_before = {pid: process_cpu(pid) for pids in groups.values() for pid in pids}
         busy_before = _machine_busy()
         start = clock()
         queued = run_schedules(ROOT, fired, ["MonthlySchedulerFunction"])["MonthlySchedulerFunction"]["queued"]
@@ -188,7 +176,6 @@ def one_run(workers: int, customers: int, rng: random.Random, timeout: float) ->
         later = _processes(info)  # backends the workers opened during the run started at 0 s of CPU
         groups["postgresql"] = sorted(set(groups["postgresql"]) | set(later["postgresql"]))
         cpu = _cpu_by_group(cpu_before, groups)
-    _use_stack_env({"env": {}})
     if recorded + corrupt < customers:
         raise RuntimeError(f"{workers} worker(s): {recorded}/{customers} recorded ({issued} issued, {queued} queued)"
                            f" after {elapsed:.0f} s; see {info['logPath']}")

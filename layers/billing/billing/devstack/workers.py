@@ -55,7 +55,6 @@ class WorkerProcesses(ChildProcesses):
 
     def __init__(self, work: dict, count: int, ready_dir: Path) -> None:
         super().__init__("worker", "billing.devstack.workers", [json.dumps(work)], count, ready_dir)
-        self.work = work
 
 
 def main(argv: list[str]) -> int:
