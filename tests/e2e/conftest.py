@@ -59,9 +59,9 @@ def local_stack(infra, workdir: Path, database: str, *args: str, **extra_env: st
 
     database = f"{TEST_DATABASE}_{database.removeprefix('billing_')}"
     # As much log as there is: the dashboard tests read the printed sign-in link from it.
-    with stack_process(ROOT, database, workdir, *args, DATABASE_URL=infra.database_url, REDIS_URL=infra.redis_url,
-                       BILLING_OWN_SERVICES="0", POWERTOOLS_LOG_LEVEL="DEBUG", STACK_LOG_LEVEL="INFO",
-                       **extra_env) as info:
+    env = {"DATABASE_URL": infra.database_url, "REDIS_URL": infra.redis_url, "BILLING_OWN_SERVICES": "0",
+           "POWERTOOLS_LOG_LEVEL": "DEBUG", "STACK_LOG_LEVEL": "INFO", **extra_env}
+    with stack_process(ROOT, database, workdir, *args, **env) as info:
         yield info
 
 
